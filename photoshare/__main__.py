@@ -1,0 +1,3 @@
+from photoshare.cli import main
+
+main()

@@ -1,0 +1,137 @@
+"""The composition root: builds the database, store, services and job runner once.
+
+HTTP handlers, job handlers and the CLI all receive this same object graph.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from photoshare.db import Database
+from photoshare.db.migrations import migrate
+from photoshare.delivery.cache import MediaCache
+from photoshare.delivery.urls import MediaUrls
+from photoshare.errors import SettingsError
+from photoshare.jobs.queue import JobQueue
+from photoshare.jobs.runner import JobRunner
+from photoshare.photos.repo import PhotoRepo
+from photoshare.photos.service import PhotoService
+from photoshare.settings import Settings
+from photoshare.sharing.access import Access
+from photoshare.signing import Signer
+from photoshare.storage.base import BlobStore
+from photoshare.storage.local import LocalBlobStore
+from photoshare.uploads.service import UploadService
+from photoshare.users.repo import UserRepo
+from photoshare.users.service import UserService
+
+__all__ = ["AppContext", "DataDirLock", "build_context", "load_secret"]
+
+
+def _register_handlers() -> None:
+    # Importing the job modules registers their handlers with the job registry.
+    import photoshare.photos.jobs  # noqa: F401
+
+
+def load_secret(data_dir: Path, *, create: bool) -> bytes:
+    """The appliance's signing key (upload URLs, media links), kept in DATA_DIR/secret.key (0600)."""
+    path = data_dir / "secret.key"
+    if path.exists():
+        secret = bytes.fromhex(path.read_text().strip())
+        if len(secret) < 32:
+            raise SettingsError(f"{path} is damaged: expected 64 hex digits")
+        return secret
+    if not create:
+        raise SettingsError(f"{data_dir} is not initialised: run `photoshare init --data-dir {data_dir}`")
+    secret = secrets.token_bytes(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret.hex())
+        f.flush()
+        os.fsync(f.fileno())
+    return secret
+
+
+class DataDirLock:
+    """Only one serving process may own a data folder: job recovery relies on it."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / "serve.lock"
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> None:
+        f = open(self.path, "a+")  # noqa: SIM115 - held for the process lifetime
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.close()
+            raise SettingsError(f"another photoshare process is already serving {self.path.parent}") from None
+        self._file = f
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    store: BlobStore
+    signer: Signer
+    access: Access
+    users: UserService
+    photo_repo: PhotoRepo
+    photos: PhotoService
+    uploads: UploadService
+    jobs: JobQueue
+    media_cache: MediaCache
+    media_urls: MediaUrls
+    runner: JobRunner = field(init=False)
+
+    def close(self) -> None:
+        self.runner.stop()
+        self.db.close()
+
+
+def make_store(settings: Settings) -> BlobStore:
+    if settings.storage.backend == "local":
+        return LocalBlobStore(settings.blob_root)
+    raise SettingsError(f"storage backend {settings.storage.backend!r} is not available in this version")
+
+
+def build_context(settings: Settings, *, create: bool = False) -> AppContext:
+    """Open (or with `create`, initialise) the data folder and wire every service."""
+    _register_handlers()
+    data = settings.data_path
+    if create:
+        data.mkdir(parents=True, exist_ok=True)
+    elif not (data / "photoshare.db").exists():
+        raise SettingsError(f"{data} is not initialised: run `photoshare init --data-dir {data}`")
+    (data / "tmp").mkdir(exist_ok=True)
+    db = Database(settings.db_path)
+    migrate(db)
+    signer = Signer(load_secret(data, create=True))
+    store = make_store(settings)
+    access = Access()
+    jobs = JobQueue(db, settings.jobs)
+    media_cache = MediaCache(db, store, settings.delivery.cache_mb * 1024 * 1024)
+    media_urls = MediaUrls(settings.base_url, signer, settings.delivery.signed_url_ttl_s)
+    photo_repo = PhotoRepo(db)
+    photos = PhotoService(db, photo_repo, jobs, access, media_urls, media_cache)
+    ctx = AppContext(
+        settings=settings, db=db, store=store, signer=signer, access=access,
+        users=UserService(UserRepo(db), session_days=settings.server.session_days),
+        photo_repo=photo_repo, photos=photos,
+        uploads=UploadService(db, store, signer, settings, photos),
+        jobs=jobs, media_cache=media_cache, media_urls=media_urls,
+    )
+    ctx.runner = JobRunner(jobs, ctx, {"media": settings.jobs.media_workers})
+    return ctx

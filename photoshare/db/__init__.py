@@ -1,0 +1,3 @@
+from photoshare.db.database import Database
+
+__all__ = ["Database"]

@@ -1,0 +1,193 @@
+"""Ordered, named schema migrations, each applied once inside its own transaction.
+
+Append new migrations at the end; never edit one that has shipped. `migrate()` runs at every start,
+so an upgraded appliance brings its database forward by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import apsw
+
+from photoshare.db.database import Database
+
+__all__ = ["MIGRATIONS", "migrate", "pending"]
+
+Migration = Callable[[apsw.Connection], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+@migration
+def m001_core(conn: apsw.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE users (
+            id TEXT PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            display_name TEXT NOT NULL DEFAULT '',
+            password_hash TEXT NOT NULL,
+            is_admin INTEGER NOT NULL DEFAULT 0,
+            disabled INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        ) STRICT;
+
+        -- Login sessions and API tokens; only a SHA-256 of the secret is stored.
+        CREATE TABLE auth_tokens (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            token_hash TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL CHECK (kind IN ('session', 'api')),
+            name TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            expires_at TEXT,
+            last_used_at TEXT
+        ) STRICT;
+        CREATE INDEX auth_tokens_user ON auth_tokens(user_id);
+
+        -- An authorised, not yet confirmed upload: the signed URL's scope lives here.
+        CREATE TABLE uploads (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            filename TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            max_bytes INTEGER NOT NULL,
+            object_key TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'received', 'confirmed')),
+            size_bytes INTEGER,
+            sha256 TEXT,
+            photo_id TEXT,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX uploads_user ON uploads(user_id, created_at);
+
+        CREATE TABLE photos (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            title TEXT NOT NULL DEFAULT '',
+            description TEXT NOT NULL DEFAULT '',
+            visibility TEXT NOT NULL DEFAULT 'private'
+                CHECK (visibility IN ('private', 'followers', 'shared', 'public')),
+            media_type TEXT NOT NULL DEFAULT 'photo',
+            filename TEXT NOT NULL DEFAULT '',
+            content_type TEXT NOT NULL,
+            original_key TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            file_size_bytes INTEGER NOT NULL,
+            width INTEGER,
+            height INTEGER,
+            taken_at TEXT,
+            taken_at_source TEXT,
+            uploaded_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            processing_status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (processing_status IN ('pending', 'processing', 'ready', 'failed')),
+            failure_reason TEXT,
+            placeholder TEXT,
+            variant_version TEXT,
+            location TEXT,
+            deleted_at TEXT
+        ) STRICT;
+        CREATE INDEX photos_user_timeline ON photos(user_id, deleted_at, id);
+        CREATE INDEX photos_sha ON photos(sha256);
+
+        CREATE TABLE photo_variants (
+            photo_id TEXT NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            format TEXT NOT NULL,
+            object_key TEXT NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            etag TEXT NOT NULL,
+            PRIMARY KEY (photo_id, name, format)
+        ) STRICT;
+
+        CREATE TABLE photo_exif (
+            photo_id TEXT PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
+            camera_make TEXT,
+            camera_model TEXT,
+            lens TEXT,
+            focal_length_mm REAL,
+            aperture REAL,
+            shutter_speed TEXT,
+            exposure_time_s REAL,
+            iso INTEGER,
+            gps_lat REAL,
+            gps_lng REAL,
+            gps_alt REAL,
+            orientation INTEGER,
+            taken_at TEXT,
+            taken_at_offset TEXT
+        ) STRICT;
+
+        CREATE TABLE photo_tags (
+            photo_id TEXT NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
+            tag TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('user', 'ml')),
+            confidence REAL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (photo_id, tag, source)
+        ) STRICT;
+        CREATE INDEX photo_tags_tag ON photo_tags(user_id, tag);
+
+        -- The durable job queue. A job row is written in the same transaction as the change needing it.
+        CREATE TABLE jobs (
+            id TEXT PRIMARY KEY,
+            queue TEXT NOT NULL,
+            name TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            user_id TEXT,
+            dedupe_key TEXT,
+            status TEXT NOT NULL DEFAULT 'queued'
+                CHECK (status IN ('queued', 'running', 'done', 'dead')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            max_attempts INTEGER NOT NULL,
+            run_after REAL NOT NULL,
+            lease_until REAL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX jobs_claim ON jobs(queue, status, run_after);
+        CREATE UNIQUE INDEX jobs_dedupe ON jobs(dedupe_key)
+            WHERE dedupe_key IS NOT NULL AND status IN ('queued', 'running');
+        """
+    )
+
+
+def pending(db: Database) -> list[str]:
+    done = _applied(db)
+    return [name for name, _ in MIGRATIONS if name not in done]
+
+
+def _applied(db: Database) -> set[str]:
+    db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    return {row["name"] for row in db.query("SELECT name FROM schema_migrations")}
+
+
+def migrate(db: Database) -> list[str]:
+    """Apply every pending migration; returns the names applied."""
+    from photoshare.clock import now_iso
+
+    applied: list[str] = []
+    _applied(db)
+    for name, fn in MIGRATIONS:
+        with db.transaction() as conn:
+            # Re-checked inside the write lock so two processes starting together apply each once.
+            if db.value("SELECT 1 FROM schema_migrations WHERE name = ?", (name,)):
+                continue
+            fn(conn)
+            conn.execute("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)", (name, now_iso()))
+            applied.append(name)
+    return applied

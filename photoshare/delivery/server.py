@@ -1,0 +1,149 @@
+"""The media fast path: `GET /media/{photo_id}/{variant}/{version}`.
+
+Answers from memory for hot thumbnails, negotiates AVIF > WebP > JPEG by Accept (with
+`Vary: Accept`), supports ETag/If-None-Match, HEAD and single byte ranges, and sets
+`public, immutable` caching for public media and `private` for signed links.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from urllib.parse import parse_qs
+
+from photoshare.delivery.cache import MediaCache, MediaEntry, VariantFile
+from photoshare.delivery.urls import MEDIA_PREFIX, MediaUrls
+from photoshare.http.raw import Receive, Scope, Send, header, send_error
+from photoshare.storage.base import BlobNotFound
+
+__all__ = ["MediaServer"]
+
+_PUBLIC_CACHE = b"public, max-age=31536000, immutable"
+_PREFERENCE = (("avif", b"image/avif"), ("webp", b"image/webp"))
+
+
+def _choose(formats: dict[str, VariantFile], accept: bytes) -> VariantFile | None:
+    for fmt, mime in _PREFERENCE:
+        if fmt in formats and mime in accept:
+            return formats[fmt]
+    return formats.get("jpeg") or next(iter(formats.values()), None)
+
+
+def _parse_range(value: bytes, size: int) -> tuple[int, int] | None:
+    """One `bytes=a-b` range as [start, end); None when unsatisfiable or not understood."""
+    try:
+        unit, _, spec = value.decode("latin-1").partition("=")
+        if unit.strip() != "bytes" or "," in spec:
+            return None
+        first, _, last = spec.strip().partition("-")
+        if first == "":
+            n = int(last)
+            if n <= 0:
+                return None
+            return max(0, size - n), size
+        start = int(first)
+        end = size if last == "" else min(size, int(last) + 1)
+        if start >= size or end <= start:
+            return None
+        return start, end
+    except ValueError:
+        return None
+
+
+class MediaServer:
+    def __init__(self, cache: MediaCache, urls: MediaUrls) -> None:
+        self.cache = cache
+        self.urls = urls
+        self.served = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope["method"]
+        if method not in ("GET", "HEAD"):
+            await send_error(send, 405, "method_not_allowed", "media is read-only")
+            return
+        parts = scope["path"][len(MEDIA_PREFIX):].split("/")
+        if len(parts) != 3:
+            await send_error(send, 404, "not_found", "no such media")
+            return
+        photo_id, name, version = parts
+        entry = self.cache.entry(photo_id)
+        if entry is None:
+            await send_error(send, 404, "not_found", "no such media")
+            return
+        f, cacheable = self._resolve(entry, name, version)
+        if f is None:
+            await send_error(send, 404, "not_found", "no such media")
+            return
+        if not (cacheable and entry.public):
+            qs = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            exp, sig = qs.get("exp", [""])[0], qs.get("sig", [""])[0]
+            if not self.urls.verify(photo_id, name, version, exp, sig):
+                await send_error(send, 403, "forbidden", "this media link is invalid or has expired")
+                return
+            cache_control = f"private, max-age={max(0, int(exp) - int(time.time()))}"
+        else:
+            cache_control = _PUBLIC_CACHE.decode()
+        if name != "original":
+            f = _choose(entry.variants[name], header(scope, b"accept") or b"")
+            if f is None:
+                await send_error(send, 404, "not_found", "no such media")
+                return
+        await self._send_blob(scope, send, f, cache_control, vary=name != "original")
+
+    @staticmethod
+    def _resolve(entry: MediaEntry, name: str, version: str) -> tuple[VariantFile | None, bool]:
+        if name == "original":
+            ok = entry.original is not None and version == entry.original.etag[:16]
+            return (entry.original if ok else None), False
+        if not entry.ready or version != entry.version or name not in entry.variants:
+            return None, False
+        return next(iter(entry.variants[name].values())), True
+
+    async def _send_blob(self, scope: Scope, send: Send, f: VariantFile, cache_control: str, *, vary: bool) -> None:
+        etag = f'"{f.etag}"'.encode()
+        headers = [(b"content-type", f.content_type.encode()), (b"etag", etag),
+                   (b"cache-control", cache_control.encode()), (b"accept-ranges", b"bytes")]
+        if vary:
+            headers.append((b"vary", b"Accept"))
+        inm = header(scope, b"if-none-match")
+        if inm is not None and (inm == etag or inm == b"*" or etag in inm.split(b", ")):
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        size = f.size
+        start, end, status = 0, size, 200
+        rng = header(scope, b"range")
+        if rng is not None:
+            parsed = _parse_range(rng, size)
+            if parsed is None:
+                await send({"type": "http.response.start", "status": 416,
+                            "headers": [(b"content-range", f"bytes */{size}".encode())]})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            start, end = parsed
+            status = 206
+            headers.append((b"content-range", f"bytes {start}-{end - 1}/{size}".encode()))
+        headers.append((b"content-length", str(end - start).encode()))
+        head = scope["method"] == "HEAD"
+        data = None if head else self.cache.cached(f)
+        chunks = None
+        if data is None and not head:
+            try:
+                if self.cache.cacheable(f):
+                    data = await asyncio.to_thread(self.cache.blob, f)
+                else:
+                    chunks = iter(await asyncio.to_thread(self.cache.store.iter_range, f.key, start, end))
+            except BlobNotFound:
+                await send_error(send, 404, "not_found", "media file is missing")
+                return
+        self.served += 1
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        if data is not None:
+            await send({"type": "http.response.body", "body": data[start:end] if status == 206 else data})
+            return
+        while chunks is not None:
+            chunk = await asyncio.to_thread(next, chunks, None)
+            if chunk is None:
+                break
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})

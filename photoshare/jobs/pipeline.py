@@ -1,0 +1,13 @@
+"""What runs after what: the single table of follow-up jobs.
+
+A follow-up is enqueued in the same transaction that marks its predecessor done, so a crash can
+never lose the next step. Later stages (ML labels, search indexing, feed fan-out) add rows here.
+"""
+
+from __future__ import annotations
+
+__all__ = ["FOLLOW_UPS"]
+
+FOLLOW_UPS: dict[str, list[str]] = {
+    "photo.process": [],
+}

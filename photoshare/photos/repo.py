@@ -1,0 +1,109 @@
+"""SQL for photos, their variants, EXIF and tags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from photoshare.clock import now_iso
+from photoshare.db import Database
+
+__all__ = ["PhotoRepo"]
+
+_EXIF_COLUMNS = (
+    "camera_make", "camera_model", "lens", "focal_length_mm", "aperture", "shutter_speed", "exposure_time_s",
+    "iso", "gps_lat", "gps_lng", "gps_alt", "orientation", "taken_at", "taken_at_offset",
+)
+
+
+class PhotoRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def insert(self, **row: Any) -> None:
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        self.db.execute(f"INSERT INTO photos ({cols}) VALUES ({marks})", tuple(row.values()))
+
+    def get(self, photo_id: str) -> dict[str, Any] | None:
+        return self.db.one("SELECT * FROM photos WHERE id = ?", (photo_id,))
+
+    def update(self, photo_id: str, **fields: Any) -> None:
+        cols = ", ".join(f"{k} = ?" for k in fields)
+        self.db.execute(
+            f"UPDATE photos SET {cols}, updated_at = ? WHERE id = ?", (*fields.values(), now_iso(), photo_id)
+        )
+
+    def list_for_owner(self, user_id: str, *, before_id: str | None, limit: int) -> list[dict[str, Any]]:
+        if before_id:
+            return self.db.query(
+                "SELECT * FROM photos WHERE user_id = ? AND deleted_at IS NULL AND id < ? ORDER BY id DESC LIMIT ?",
+                (user_id, before_id, limit))
+        return self.db.query(
+            "SELECT * FROM photos WHERE user_id = ? AND deleted_at IS NULL ORDER BY id DESC LIMIT ?", (user_id, limit))
+
+    def count_for_owner(self, user_id: str) -> int:
+        return int(self.db.value("SELECT COUNT(*) FROM photos WHERE user_id = ? AND deleted_at IS NULL", (user_id,)))
+
+    # -- variants ----------------------------------------------------------------------------
+    def replace_variants(self, photo_id: str, user_id: str, variants: list[dict[str, Any]]) -> None:
+        with self.db.transaction():
+            self.db.execute("DELETE FROM photo_variants WHERE photo_id = ?", (photo_id,))
+            for v in variants:
+                self.db.execute(
+                    "INSERT INTO photo_variants (photo_id, user_id, name, format, object_key, width, height,"
+                    " size_bytes, etag) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (photo_id, user_id, v["name"], v["format"], v["object_key"], v["width"], v["height"],
+                     v["size_bytes"], v["etag"]))
+
+    def variants(self, photo_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {pid: [] for pid in photo_ids}
+        if not photo_ids:
+            return out
+        marks = ",".join("?" for _ in photo_ids)
+        for row in self.db.query(f"SELECT * FROM photo_variants WHERE photo_id IN ({marks})", photo_ids):
+            out[row["photo_id"]].append(row)
+        return out
+
+    # -- exif --------------------------------------------------------------------------------
+    def upsert_exif(self, photo_id: str, user_id: str, exif: dict[str, Any]) -> None:
+        values = [exif.get(c) for c in _EXIF_COLUMNS]
+        cols = ", ".join(_EXIF_COLUMNS)
+        marks = ", ".join("?" for _ in _EXIF_COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _EXIF_COLUMNS)
+        self.db.execute(
+            f"INSERT INTO photo_exif (photo_id, user_id, {cols}) VALUES (?, ?, {marks})"
+            f" ON CONFLICT (photo_id) DO UPDATE SET {updates}",
+            (photo_id, user_id, *values))
+
+    def exif(self, photo_id: str) -> dict[str, Any] | None:
+        row = self.db.one("SELECT * FROM photo_exif WHERE photo_id = ?", (photo_id,))
+        if row:
+            row.pop("photo_id")
+            row.pop("user_id")
+        return row
+
+    # -- tags --------------------------------------------------------------------------------
+    def set_user_tags(self, photo_id: str, user_id: str, tags: list[str]) -> None:
+        with self.db.transaction():
+            self.db.execute("DELETE FROM photo_tags WHERE photo_id = ? AND source = 'user'", (photo_id,))
+            stamp = now_iso()
+            for tag in tags:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO photo_tags (photo_id, user_id, tag, source, created_at)"
+                    " VALUES (?, ?, ?, 'user', ?)", (photo_id, user_id, tag, stamp))
+
+    def tags(self, photo_ids: list[str]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+        out: dict[str, dict[str, list[dict[str, Any]]]] = {pid: {"user": [], "ml": []} for pid in photo_ids}
+        if not photo_ids:
+            return out
+        marks = ",".join("?" for _ in photo_ids)
+        for row in self.db.query(
+            f"SELECT photo_id, tag, source, confidence FROM photo_tags WHERE photo_id IN ({marks})"
+            " ORDER BY confidence DESC, tag", photo_ids,
+        ):
+            out[row["photo_id"]][row["source"]].append(row)
+        return out
+
+    def status_counts(self) -> dict[str, int]:
+        rows = self.db.query("SELECT processing_status AS s, COUNT(*) AS n FROM photos GROUP BY processing_status")
+        return {r["s"]: r["n"] for r in rows}

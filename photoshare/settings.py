@@ -1,0 +1,219 @@
+"""Typed settings: built-in defaults, then a TOML file, then PHOTOSHARE_* environment variables.
+
+`PHOTOSHARE_<SECTION>_<KEY>` overrides `[section] key`; nested sections are joined with `_`
+(`PHOTOSHARE_STORAGE_S3_ENDPOINT`). Because keys themselves contain underscores
+(`max_upload_mb`), a variable is resolved against the settings tree rather than split blindly.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from photoshare.errors import SettingsError
+
+__all__ = ["Settings", "load_settings"]
+
+
+class ServerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    host: str = "127.0.0.1"
+    """Interface to listen on; 0.0.0.0 to serve the whole network."""
+    port: int = 8080
+    public_url: str = ""
+    """Base URL that media links are built from: a CDN host in front of the appliance, or the appliance
+    itself. Empty means http://HOST:PORT."""
+    session_days: int = 30
+    """How long a login session cookie stays valid."""
+    cookie_secure: bool = False
+    """Set the Secure flag on the session cookie (turn on behind HTTPS)."""
+
+
+class S3Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    endpoint: str = "127.0.0.1:9000"
+    bucket: str = "photoshare"
+    access_key: str = ""
+    secret_key: str = ""
+    secure: bool = False
+    region: str = "us-east-1"
+
+
+class StorageSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    backend: str = "local"
+    """"local" (files under root) or "s3"."""
+    root: str = ""
+    """Folder for the local back end; empty means DATA_DIR/blobs."""
+    s3: S3Settings = msgspec.field(default_factory=S3Settings)
+
+
+class UploadSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    url_ttl_s: int = 3600
+    """Lifetime of a signed upload URL when the client asks for none."""
+    allowed_types: list[str] = msgspec.field(
+        default_factory=lambda: [
+            "image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff",
+            "image/heic", "image/heif", "image/avif", "image/x-mpo", "image/mpo",
+        ]
+    )
+    """Content types an upload URL may be issued for."""
+
+
+class LimitSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    max_upload_mb: int = 50
+    max_video_mb: int = 2048
+    max_pixels: int = 200_000_000
+    """Images with more pixels than this fail instead of being decoded (decompression bombs)."""
+    min_free_disk_mb: int = 512
+    """Uploads are refused with 507 when the data disk has less free space than this."""
+    login_attempts_per_minute: int = 10
+
+
+class JobSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    media_workers: int = 2
+    """Threads decoding images and rendering variants (libvips releases the GIL)."""
+    lease_s: int = 300
+    """A running job whose worker vanished becomes claimable again after this."""
+    max_attempts: int = 5
+    """Attempts before a job is dead-lettered (then `photoshare jobs retry`)."""
+    backoff_s: float = 2.0
+    """Retry delay base: attempt n waits backoff_s * 4**(n-1)."""
+    poll_s: float = 1.0
+
+
+class ImagingSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    avif: bool = False
+    """Also render AVIF variants (smallest files, slowest to encode)."""
+    webp: bool = True
+    jpeg_quality: int = 85
+    webp_quality: int = 80
+    avif_quality: int = 55
+
+
+class DeliverySettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    signed_url_ttl_s: int = 3600
+    """Lifetime of signed URLs for media that is not public."""
+    cache_mb: int = 256
+    """In-memory cache of small variants served by the media fast path."""
+
+
+class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    data_dir: str = "./photoshare-data"
+    """Everything the appliance keeps: database, blobs, secret key."""
+    server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+    storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
+    uploads: UploadSettings = msgspec.field(default_factory=UploadSettings)
+    limits: LimitSettings = msgspec.field(default_factory=LimitSettings)
+    jobs: JobSettings = msgspec.field(default_factory=JobSettings)
+    imaging: ImagingSettings = msgspec.field(default_factory=ImagingSettings)
+    delivery: DeliverySettings = msgspec.field(default_factory=DeliverySettings)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser().resolve()
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_path / "photoshare.db"
+
+    @property
+    def blob_root(self) -> Path:
+        return Path(self.storage.root).expanduser().resolve() if self.storage.root else self.data_path / "blobs"
+
+    @property
+    def base_url(self) -> str:
+        if self.server.public_url:
+            return self.server.public_url.rstrip("/")
+        host = "127.0.0.1" if self.server.host in ("0.0.0.0", "::") else self.server.host
+        return f"http://{host}:{self.server.port}"
+
+
+def _env_path(struct: type[msgspec.Struct], parts: list[str]) -> list[str] | None:
+    """Map the `_`-separated words of an env var name onto a path of field names, or None."""
+    fields = {f.name: f.type for f in msgspec.structs.fields(struct)}
+    for end in range(len(parts), 0, -1):
+        name = "_".join(parts[:end])
+        if name not in fields:
+            continue
+        rest = parts[end:]
+        ftype = fields[name]
+        if not rest:
+            return [name]
+        if isinstance(ftype, type) and issubclass(ftype, msgspec.Struct):
+            sub = _env_path(ftype, rest)
+            if sub is not None:
+                return [name, *sub]
+    return None
+
+
+
+def load_settings(
+    config: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build Settings from defaults, the TOML file (if any), the environment, then explicit overrides.
+
+    Explicit overrides are CLI flags such as `--data-dir`; they win over everything else.
+    """
+    environ = os.environ if environ is None else environ
+    config = config or environ.get("PHOTOSHARE_CONFIG") or None
+    raw: dict[str, Any] = {}
+    if config:
+        path = Path(config)
+        try:
+            raw = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise SettingsError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    for key, value in environ.items():
+        if not key.startswith("PHOTOSHARE_") or key == "PHOTOSHARE_CONFIG":
+            continue
+        path_parts = _env_path(Settings, key.removeprefix("PHOTOSHARE_").lower().split("_"))
+        if path_parts is None:
+            # Unknown variables are tolerated (other tools share the prefix) but not silently misread.
+            continue
+        node = raw
+        for part in path_parts[:-1]:
+            node = node.setdefault(part, {})
+        leaf = path_parts[-1]
+        node[leaf] = value.split(",") if leaf == "allowed_types" else value
+    for key, value in overrides.items():
+        if value is not None:
+            raw[key] = str(value) if isinstance(value, os.PathLike) else value
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"invalid setting: {exc}") from None
+    _validate(settings)
+    return settings
+
+
+def _validate(s: Settings) -> None:
+    problems: list[str] = []
+    if s.storage.backend not in ("local", "s3"):
+        problems.append(f'storage.backend must be "local" or "s3", not {s.storage.backend!r}')
+    if not 0 < s.server.port < 65536:
+        problems.append("server.port must be between 1 and 65535")
+    if s.server.public_url and not s.server.public_url.startswith(("http://", "https://")):
+        problems.append("server.public_url must start with http:// or https://")
+    for name in ("max_upload_mb", "max_video_mb", "max_pixels"):
+        if getattr(s.limits, name) <= 0:
+            problems.append(f"limits.{name} must be positive")
+    if s.limits.min_free_disk_mb < 0:
+        problems.append("limits.min_free_disk_mb must not be negative")
+    if s.jobs.media_workers < 1:
+        problems.append("jobs.media_workers must be at least 1")
+    if s.jobs.max_attempts < 1:
+        problems.append("jobs.max_attempts must be at least 1")
+    if s.uploads.url_ttl_s < 1 or s.delivery.signed_url_ttl_s < 1:
+        problems.append("uploads.url_ttl_s and delivery.signed_url_ttl_s must be positive")
+    for name in ("jpeg_quality", "webp_quality", "avif_quality"):
+        if not 1 <= getattr(s.imaging, name) <= 100:
+            problems.append(f"imaging.{name} must be between 1 and 100")
+    if problems:
+        raise SettingsError("; ".join(problems))
