@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, MediaType, Request, get
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
@@ -50,7 +50,11 @@ def metrics(request: Request[Any, Any, Any]) -> str:
 def create_app(ctx: AppContext) -> Litestar:
     app = Litestar(
         route_handlers=[
-            AuthController, PhotoController, PageController, healthz, metrics,
+            AuthController,
+            PhotoController,
+            PageController,
+            healthz,
+            metrics,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
         ],
         dependencies={

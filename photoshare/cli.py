@@ -17,8 +17,9 @@ from photoshare.settings import Settings, load_settings
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(help="photoshare: a self-hosted photo-sharing appliance.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="photoshare: a self-hosted photo-sharing appliance.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Inspect and retry background jobs.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
@@ -92,8 +93,9 @@ def serve(
 
     settings = _settings(config, data_dir)
     if host or port:
-        server = msgspec.structs.replace(settings.server, host=host or settings.server.host,
-                                         port=port or settings.server.port)
+        server = msgspec.structs.replace(
+            settings.server, host=host or settings.server.host, port=port or settings.server.port
+        )
         settings = msgspec.structs.replace(settings, server=server)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx = _context(settings, create=True)
@@ -111,10 +113,19 @@ def serve(
     url = f"http://{settings.server.host}:{settings.server.port}"
     typer.echo(f"photoshare is serving {settings.data_path} at {url}", err=False)
     sys.stdout.flush()
-    http_server = uvicorn.Server(uvicorn.Config(
-        create_asgi(ctx), host=settings.server.host, port=settings.server.port, loop="uvloop", http="httptools",
-        log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=10,
-    ))
+    http_server = uvicorn.Server(
+        uvicorn.Config(
+            create_asgi(ctx),
+            host=settings.server.host,
+            port=settings.server.port,
+            loop="uvloop",
+            http="httptools",
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=10,
+        )
+    )
     try:
         http_server.run()
     finally:

@@ -127,11 +127,18 @@ def build_context(settings: Settings, *, create: bool = False) -> AppContext:
     photo_repo = PhotoRepo(db)
     photos = PhotoService(db, photo_repo, jobs, access, media_urls, media_cache)
     ctx = AppContext(
-        settings=settings, db=db, store=store, signer=signer, access=access,
+        settings=settings,
+        db=db,
+        store=store,
+        signer=signer,
+        access=access,
         users=UserService(UserRepo(db), session_days=settings.server.session_days),
-        photo_repo=photo_repo, photos=photos,
+        photo_repo=photo_repo,
+        photos=photos,
         uploads=UploadService(db, store, signer, settings, photos),
-        jobs=jobs, media_cache=media_cache, media_urls=media_urls,
+        jobs=jobs,
+        media_cache=media_cache,
+        media_urls=media_urls,
     )
     ctx.runner = JobRunner(jobs, ctx, {"media": settings.jobs.media_workers})
     return ctx

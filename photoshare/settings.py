@@ -55,8 +55,16 @@ class UploadSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Lifetime of a signed upload URL when the client asks for none."""
     allowed_types: list[str] = msgspec.field(
         default_factory=lambda: [
-            "image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff",
-            "image/heic", "image/heif", "image/avif", "image/x-mpo", "image/mpo",
+            "image/jpeg",
+            "image/png",
+            "image/webp",
+            "image/gif",
+            "image/tiff",
+            "image/heic",
+            "image/heif",
+            "image/avif",
+            "image/x-mpo",
+            "image/mpo",
         ]
     )
     """Content types an upload URL may be issued for."""
@@ -147,7 +155,6 @@ def _env_path(struct: type[msgspec.Struct], parts: list[str]) -> list[str] | Non
             if sub is not None:
                 return [name, *sub]
     return None
-
 
 
 def load_settings(

@@ -22,8 +22,12 @@ Row = dict[str, Any]
 
 # Once per process: apsw's recommended defaults (no double-quoted string literals, sane errors).
 apsw.bestpractice.apply(
-    (apsw.bestpractice.connection_dqs, apsw.bestpractice.connection_busy_timeout,
-     apsw.bestpractice.connection_enable_foreign_keys, apsw.bestpractice.connection_recursive_triggers)
+    (
+        apsw.bestpractice.connection_dqs,
+        apsw.bestpractice.connection_busy_timeout,
+        apsw.bestpractice.connection_enable_foreign_keys,
+        apsw.bestpractice.connection_recursive_triggers,
+    )
 )
 
 

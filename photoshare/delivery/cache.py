@@ -70,7 +70,9 @@ class MediaCache:
     def _load(self, photo_id: str) -> MediaEntry | None:
         row = self.db.one(
             "SELECT id, visibility, processing_status, variant_version, original_key, sha256, file_size_bytes,"
-            " content_type, deleted_at FROM photos WHERE id = ?", (photo_id,))
+            " content_type, deleted_at FROM photos WHERE id = ?",
+            (photo_id,),
+        )
         if row is None or row["deleted_at"]:
             return None
         entry = MediaEntry(
@@ -80,10 +82,12 @@ class MediaCache:
             version=row["variant_version"],
             original=VariantFile(row["original_key"], row["file_size_bytes"], row["sha256"][:32], row["content_type"]),
         )
-        for v in self.db.query("SELECT name, format, object_key, size_bytes, etag FROM photo_variants"
-                               " WHERE photo_id = ?", (photo_id,)):
+        for v in self.db.query(
+            "SELECT name, format, object_key, size_bytes, etag FROM photo_variants WHERE photo_id = ?", (photo_id,)
+        ):
             entry.variants.setdefault(v["name"], {})[v["format"]] = VariantFile(
-                v["object_key"], v["size_bytes"], v["etag"], _TYPES.get(v["format"], "application/octet-stream"))
+                v["object_key"], v["size_bytes"], v["etag"], _TYPES.get(v["format"], "application/octet-stream")
+            )
         return entry
 
     def invalidate(self, photo_id: str) -> None:

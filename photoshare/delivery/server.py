@@ -61,7 +61,7 @@ class MediaServer:
         if method not in ("GET", "HEAD"):
             await send_error(send, 405, "method_not_allowed", "media is read-only")
             return
-        parts = scope["path"][len(MEDIA_PREFIX):].split("/")
+        parts = scope["path"][len(MEDIA_PREFIX) :].split("/")
         if len(parts) != 3:
             await send_error(send, 404, "not_found", "no such media")
             return
@@ -101,8 +101,12 @@ class MediaServer:
 
     async def _send_blob(self, scope: Scope, send: Send, f: VariantFile, cache_control: str, *, vary: bool) -> None:
         etag = f'"{f.etag}"'.encode()
-        headers = [(b"content-type", f.content_type.encode()), (b"etag", etag),
-                   (b"cache-control", cache_control.encode()), (b"accept-ranges", b"bytes")]
+        headers = [
+            (b"content-type", f.content_type.encode()),
+            (b"etag", etag),
+            (b"cache-control", cache_control.encode()),
+            (b"accept-ranges", b"bytes"),
+        ]
         if vary:
             headers.append((b"vary", b"Accept"))
         inm = header(scope, b"if-none-match")
@@ -116,8 +120,13 @@ class MediaServer:
         if rng is not None:
             parsed = _parse_range(rng, size)
             if parsed is None:
-                await send({"type": "http.response.start", "status": 416,
-                            "headers": [(b"content-range", f"bytes */{size}".encode())]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 416,
+                        "headers": [(b"content-range", f"bytes */{size}".encode())],
+                    }
+                )
                 await send({"type": "http.response.body", "body": b""})
                 return
             start, end = parsed

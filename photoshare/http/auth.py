@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from litestar import Request
+from litestar.di import NamedDependency
 
 from photoshare.errors import NotAuthenticated, PermissionDenied
 from photoshare.users.models import User
@@ -17,10 +18,24 @@ from photoshare.users.models import User
 if TYPE_CHECKING:
     from photoshare.context import AppContext
 
-__all__ = ["SESSION_COOKIE", "csrf_token", "get_ctx", "require_admin", "require_user", "viewer"]
+__all__ = [
+    "SESSION_COOKIE",
+    "CurrentUser",
+    "Viewer",
+    "csrf_token",
+    "get_ctx",
+    "require_admin",
+    "require_user",
+    "viewer",
+]
 
 SESSION_COOKIE = "photoshare_session"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+CurrentUser = NamedDependency[User]
+"""Handler parameter `user: CurrentUser` — the signed-in user; 401 for anonymous requests."""
+Viewer = NamedDependency[User | None]
+"""Handler parameter `viewer: Viewer` — the signed-in user or None."""
 
 
 def get_ctx(request: Request[Any, Any, Any]) -> AppContext:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from photoshare.errors import PhotoshareError
-from photoshare.http.auth import SESSION_COOKIE, csrf_token, get_ctx
+from photoshare.http.auth import SESSION_COOKIE, Viewer, csrf_token, get_ctx
 from photoshare.users.api import login, session_cookie
-from photoshare.users.models import User
 
 __all__ = ["PageController"]
 
@@ -21,26 +19,33 @@ class PageController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def library(self, request: Request[Any, Any, Any], viewer: User | None) -> Template | Redirect:
+    def library(self, request: Request[Any, Any, Any], viewer: Viewer) -> Template | Redirect:
         if viewer is None:
             return Redirect("/login")
         ctx = get_ctx(request)
         page = ctx.photos.list_own(viewer, cursor=None, limit=100)
         session = request.cookies.get(SESSION_COOKIE, "")
-        return Template("library.html", context={
-            "user": viewer, "photos": page["photos"], "next_cursor": page["next_cursor"], "total": page["total"],
-            "csrf": csrf_token(ctx, session) if session else "",
-            "max_upload_mb": ctx.settings.limits.max_upload_mb,
-        })
+        return Template(
+            "library.html",
+            context={
+                "user": viewer,
+                "photos": page["photos"],
+                "next_cursor": page["next_cursor"],
+                "total": page["total"],
+                "csrf": csrf_token(ctx, session) if session else "",
+                "max_upload_mb": ctx.settings.limits.max_upload_mb,
+            },
+        )
 
     @get("/login", sync_to_thread=False)
-    def login_form(self, error: str | None = None) -> Template:
+    def login_form(self, error: FromQuery[str | None] = None) -> Template:
         return Template("login.html", context={"error": error})
 
     @post("/login", sync_to_thread=True)
     def login_submit(
-        self, request: Request[Any, Any, Any],
-        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+        self,
+        request: Request[Any, Any, Any],
+        data: URLEncodedBody[dict[str, str]],
     ) -> Response[Any]:
         try:
             _, token = login(request, data.get("username", ""), data.get("password", ""))

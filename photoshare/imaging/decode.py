@@ -84,8 +84,9 @@ def _vips_decode(path: Path, target: int, max_pixels: int) -> Decoded:
         # JPEG shrink-on-load: the decoder skips DCT detail we would throw away anyway.
         longest = max(header.width, header.height)
         shrink = min(8, 2 ** int(math.log2(max(1, longest // target)))) if longest > target else 1
-    image = pyvips.Image.new_from_file(str(path), fail_on="warning", access="sequential",
-                                       **({"shrink": shrink} if shrink > 1 else {}))
+    image = pyvips.Image.new_from_file(
+        str(path), fail_on="warning", access="sequential", **({"shrink": shrink} if shrink > 1 else {})
+    )
     image = image.autorot()
     if max(image.width, image.height) > target:
         image = image.thumbnail_image(target, height=target, size="down")

@@ -61,8 +61,18 @@ class JobQueue:
                 "INSERT INTO jobs (id, queue, name, payload, user_id, dedupe_key, max_attempts, run_after,"
                 " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
-                (job_id, handler.queue, name, json.dumps(payload), user_id, dedupe_key,
-                 self.settings.max_attempts, time.time() + delay_s, stamp, stamp),
+                (
+                    job_id,
+                    handler.queue,
+                    name,
+                    json.dumps(payload),
+                    user_id,
+                    dedupe_key,
+                    self.settings.max_attempts,
+                    time.time() + delay_s,
+                    stamp,
+                    stamp,
+                ),
             )
             inserted = conn.changes() > 0
         self.notify()
@@ -89,16 +99,19 @@ class JobQueue:
             )
         assert claimed is not None
         return Job(
-            id=claimed["id"], queue=claimed["queue"], name=claimed["name"],
-            payload=json.loads(claimed["payload"]), user_id=claimed["user_id"],
-            attempts=claimed["attempts"], max_attempts=claimed["max_attempts"],
+            id=claimed["id"],
+            queue=claimed["queue"],
+            name=claimed["name"],
+            payload=json.loads(claimed["payload"]),
+            user_id=claimed["user_id"],
+            attempts=claimed["attempts"],
+            max_attempts=claimed["max_attempts"],
         )
 
     def complete(self, job: Job) -> None:
         with self.db.transaction():
             self.db.execute(
-                "UPDATE jobs SET status = 'done', lease_until = NULL, last_error = NULL, updated_at = ?"
-                " WHERE id = ?",
+                "UPDATE jobs SET status = 'done', lease_until = NULL, last_error = NULL, updated_at = ? WHERE id = ?",
                 (now_iso(), job.id),
             )
             for follow_up in FOLLOW_UPS.get(job.name, []):
@@ -138,8 +151,10 @@ class JobQueue:
 
     def retry(self, job_id: str | None = None) -> int:
         """Requeue one dead job, or every dead job, with a fresh attempt budget."""
-        sql = ("UPDATE jobs SET status = 'queued', attempts = 0, run_after = ?, last_error = NULL, updated_at = ?"
-               " WHERE status = 'dead'")
+        sql = (
+            "UPDATE jobs SET status = 'queued', attempts = 0, run_after = ?, last_error = NULL, updated_at = ?"
+            " WHERE status = 'dead'"
+        )
         params: tuple[Any, ...] = (time.time(), now_iso())
         if job_id:
             sql += " AND id = ?"
@@ -149,8 +164,10 @@ class JobQueue:
         return n
 
     def list(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        sql = ("SELECT id, queue, name, payload, status, attempts, max_attempts, last_error, created_at, updated_at"
-               " FROM jobs")
+        sql = (
+            "SELECT id, queue, name, payload, status, attempts, max_attempts, last_error, created_at, updated_at"
+            " FROM jobs"
+        )
         params: tuple[Any, ...] = ()
         if status:
             sql += " WHERE status = ?"

@@ -37,8 +37,7 @@ class JobRunner:
         self.queue.recover()
         for queue_name, size in self.pool_sizes.items():
             for i in range(size):
-                t = threading.Thread(target=self._worker, args=(queue_name,), name=f"job-{queue_name}-{i}",
-                                     daemon=True)
+                t = threading.Thread(target=self._worker, args=(queue_name,), name=f"job-{queue_name}-{i}", daemon=True)
                 t.start()
                 self._threads.append(t)
 

@@ -5,18 +5,16 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
 
 from photoshare.errors import InvalidInput
-from photoshare.http.auth import get_ctx
+from photoshare.http.auth import CurrentUser, Viewer, get_ctx
 from photoshare.photos.service import PhotoMeta
-from photoshare.users.models import User
 
 __all__ = ["PhotoController"]
 
@@ -32,7 +30,7 @@ class ConfirmBody(msgspec.Struct):
     upload_id: str
     title: str = ""
     description: str = ""
-    album_id: str | None = None
+    album_id: FromQuery[str | None] = None
     tags: list[str] | None = None
     visibility: str = "private"
     location: str | None = None
@@ -46,8 +44,11 @@ class PostBody(msgspec.Struct):
 
 
 def _confirm_response(ctx: Any, photo: dict[str, Any]) -> dict[str, Any]:
-    return {"photo_id": photo["id"], "status": photo["processing_status"],
-            "urls": {"original": None, "large": None, "medium": None, "thumb": None}}
+    return {
+        "photo_id": photo["id"],
+        "status": photo["processing_status"],
+        "urls": {"original": None, "large": None, "medium": None, "thumb": None},
+    }
 
 
 class PhotoController(Controller):
@@ -55,29 +56,50 @@ class PhotoController(Controller):
     tags = ["photos"]
 
     @post("/photos/upload-url", sync_to_thread=True, status_code=200)
-    def upload_url(self, request: Request[Any, Any, Any], user: User, data: UploadUrlBody) -> dict[str, Any]:
+    def upload_url(
+        self, request: Request[Any, Any, Any], user: CurrentUser, data: JSONBody[UploadUrlBody]
+    ) -> dict[str, Any]:
         return get_ctx(request).uploads.create_url(
-            user, filename=data.filename, content_type=data.content_type, size_bytes=data.size_bytes,
-            expires_in=data.expires_in)
+            user,
+            filename=data.filename,
+            content_type=data.content_type,
+            size_bytes=data.size_bytes,
+            expires_in=data.expires_in,
+        )
 
     @post("/uploads", sync_to_thread=True, status_code=200)
-    def social_upload_url(self, request: Request[Any, Any, Any], user: User, data: UploadUrlBody) -> dict[str, Any]:
+    def social_upload_url(
+        self, request: Request[Any, Any, Any], user: CurrentUser, data: JSONBody[UploadUrlBody]
+    ) -> dict[str, Any]:
         out = get_ctx(request).uploads.create_url(
-            user, filename=data.filename, content_type=data.content_type, size_bytes=data.size_bytes,
-            expires_in=data.expires_in)
+            user,
+            filename=data.filename,
+            content_type=data.content_type,
+            size_bytes=data.size_bytes,
+            expires_in=data.expires_in,
+        )
         return {"media_id": out["upload_id"], **out}
 
     @post("/photos", sync_to_thread=True, status_code=201)
-    def confirm(self, request: Request[Any, Any, Any], user: User, data: ConfirmBody) -> dict[str, Any]:
+    def confirm(
+        self, request: Request[Any, Any, Any], user: CurrentUser, data: JSONBody[ConfirmBody]
+    ) -> dict[str, Any]:
         if data.album_id:
             raise InvalidInput("albums are not available yet", code="unknown_album")
         ctx = get_ctx(request)
-        meta = PhotoMeta(title=data.title, description=data.description, visibility=data.visibility,
-                         tags=data.tags, location=data.location)
+        meta = PhotoMeta(
+            title=data.title,
+            description=data.description,
+            visibility=data.visibility,
+            tags=data.tags,
+            location=data.location,
+        )
         return _confirm_response(ctx, ctx.uploads.confirm(user, data.upload_id, meta))
 
     @post("/posts", sync_to_thread=True, status_code=201)
-    def create_post(self, request: Request[Any, Any, Any], user: User, data: PostBody) -> dict[str, Any]:
+    def create_post(
+        self, request: Request[Any, Any, Any], user: CurrentUser, data: JSONBody[PostBody]
+    ) -> dict[str, Any]:
         if data.visibility not in ("followers", "public"):
             raise InvalidInput("a post is shown to followers or the public")
         ctx = get_ctx(request)
@@ -89,8 +111,8 @@ class PhotoController(Controller):
     def upload_multipart(
         self,
         request: Request[Any, Any, Any],
-        user: User,
-        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+        user: CurrentUser,
+        data: MultipartBody[dict[str, Any]],
     ) -> dict[str, Any]:
         ctx = get_ctx(request)
         upload = data.get("file")
@@ -98,27 +120,42 @@ class PhotoController(Controller):
             raise InvalidInput("send the photo as a multipart field named 'file'")
         tags = data.get("tags") or ""
         meta = PhotoMeta(
-            title=str(data.get("title") or ""), description=str(data.get("description") or ""),
+            title=str(data.get("title") or ""),
+            description=str(data.get("description") or ""),
             visibility=str(data.get("visibility") or "private"),
-            tags=[t for t in str(tags).split(",") if t.strip()], location=data.get("location") or None)
+            tags=[t for t in str(tags).split(",") if t.strip()],
+            location=data.get("location") or None,
+        )
         with tempfile.NamedTemporaryFile(dir=ctx.settings.data_path / "tmp", prefix="mp-") as tmp:
             upload.file.seek(0)
             shutil.copyfileobj(upload.file, tmp, 1 << 20)
             tmp.flush()
-            photo = ctx.uploads.ingest_file(user, Path(tmp.name), filename=upload.filename or "",
-                                            content_type=upload.content_type, meta=meta)
+            photo = ctx.uploads.ingest_file(
+                user, Path(tmp.name), filename=upload.filename or "", content_type=upload.content_type, meta=meta
+            )
         return _confirm_response(ctx, photo)
 
     @get("/photos", sync_to_thread=True)
-    def list_photos(self, request: Request[Any, Any, Any], user: User, cursor: str | None = None,
-                    limit: int | None = None, album_id: str | None = None) -> dict[str, Any]:
+    def list_photos(
+        self,
+        request: Request[Any, Any, Any],
+        user: CurrentUser,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+        album_id: FromQuery[str | None] = None,
+    ) -> dict[str, Any]:
         return get_ctx(request).photos.list_own(user, cursor=cursor, limit=limit, album_id=album_id)
 
     @get("/photos/{photo_id:str}", sync_to_thread=True)
-    def get_photo(self, request: Request[Any, Any, Any], viewer: User | None, photo_id: str) -> dict[str, Any]:
+    def get_photo(self, request: Request[Any, Any, Any], viewer: Viewer, photo_id: FromPath[str]) -> dict[str, Any]:
         return get_ctx(request).photos.get(viewer, photo_id)
 
     @patch("/photos/{photo_id:str}", sync_to_thread=True)
-    def update_photo(self, request: Request[Any, Any, Any], user: User, photo_id: str,
-                     data: dict[str, Any]) -> dict[str, Any]:
+    def update_photo(
+        self,
+        request: Request[Any, Any, Any],
+        user: CurrentUser,
+        photo_id: FromPath[str],
+        data: JSONBody[dict[str, Any]],
+    ) -> dict[str, Any]:
         return get_ctx(request).photos.update(user, photo_id, data)

@@ -22,9 +22,17 @@ if TYPE_CHECKING:
 __all__ = ["process_photo"]
 
 _LOADER_TYPES = {
-    "jpegload": "image/jpeg", "pngload": "image/png", "webpload": "image/webp", "gifload": "image/gif",
-    "tiffload": "image/tiff", "heifload": "image/avif", "pillow:heif": "image/heic", "pillow:jpeg": "image/jpeg",
-    "pillow:mpo": "image/jpeg", "pillow:png": "image/png", "pillow:tiff": "image/tiff",
+    "jpegload": "image/jpeg",
+    "pngload": "image/png",
+    "webpload": "image/webp",
+    "gifload": "image/gif",
+    "tiffload": "image/tiff",
+    "heifload": "image/avif",
+    "pillow:heif": "image/heic",
+    "pillow:jpeg": "image/jpeg",
+    "pillow:mpo": "image/jpeg",
+    "pillow:png": "image/png",
+    "pillow:tiff": "image/tiff",
 }
 
 
@@ -91,8 +99,17 @@ def process_photo(ctx: AppContext, payload: dict[str, Any]) -> None:
     for v in rendering.variants:
         key = variant_key(photo["sha256"], recipe, v.name, v.fmt)
         ctx.store.put_bytes(key, v.data, CONTENT_TYPES[v.fmt])
-        rows.append({"name": v.name, "format": v.fmt, "object_key": key, "width": v.width, "height": v.height,
-                     "size_bytes": len(v.data), "etag": v.etag})
+        rows.append(
+            {
+                "name": v.name,
+                "format": v.fmt,
+                "object_key": key,
+                "width": v.width,
+                "height": v.height,
+                "size_bytes": len(v.data),
+                "etag": v.etag,
+            }
+        )
     version = hashlib.sha256("".join(r["etag"] for r in rows).encode()).hexdigest()[:16]
     taken_at, source = photo["taken_at"], photo["taken_at_source"]
     if source != "user":
@@ -104,9 +121,15 @@ def process_photo(ctx: AppContext, payload: dict[str, Any]) -> None:
         ctx.photo_repo.upsert_exif(photo_id, photo["user_id"], exif.to_dict())
         ctx.photo_repo.replace_variants(photo_id, photo["user_id"], rows)
         ctx.photo_repo.update(
-            photo_id, width=rendering.width, height=rendering.height, placeholder=rendering.placeholder,
-            variant_version=version, taken_at=taken_at, taken_at_source=source,
+            photo_id,
+            width=rendering.width,
+            height=rendering.height,
+            placeholder=rendering.placeholder,
+            variant_version=version,
+            taken_at=taken_at,
+            taken_at_source=source,
             content_type=_LOADER_TYPES.get(rendering.loader, photo["content_type"]),
-            processing_status="ready", failure_reason=None,
+            processing_status="ready",
+            failure_reason=None,
         )
     ctx.photos.invalidate(photo_id)

@@ -10,8 +10,20 @@ from photoshare.db import Database
 __all__ = ["PhotoRepo"]
 
 _EXIF_COLUMNS = (
-    "camera_make", "camera_model", "lens", "focal_length_mm", "aperture", "shutter_speed", "exposure_time_s",
-    "iso", "gps_lat", "gps_lng", "gps_alt", "orientation", "taken_at", "taken_at_offset",
+    "camera_make",
+    "camera_model",
+    "lens",
+    "focal_length_mm",
+    "aperture",
+    "shutter_speed",
+    "exposure_time_s",
+    "iso",
+    "gps_lat",
+    "gps_lng",
+    "gps_alt",
+    "orientation",
+    "taken_at",
+    "taken_at_offset",
 )
 
 
@@ -37,9 +49,11 @@ class PhotoRepo:
         if before_id:
             return self.db.query(
                 "SELECT * FROM photos WHERE user_id = ? AND deleted_at IS NULL AND id < ? ORDER BY id DESC LIMIT ?",
-                (user_id, before_id, limit))
+                (user_id, before_id, limit),
+            )
         return self.db.query(
-            "SELECT * FROM photos WHERE user_id = ? AND deleted_at IS NULL ORDER BY id DESC LIMIT ?", (user_id, limit))
+            "SELECT * FROM photos WHERE user_id = ? AND deleted_at IS NULL ORDER BY id DESC LIMIT ?", (user_id, limit)
+        )
 
     def count_for_owner(self, user_id: str) -> int:
         return int(self.db.value("SELECT COUNT(*) FROM photos WHERE user_id = ? AND deleted_at IS NULL", (user_id,)))
@@ -52,8 +66,18 @@ class PhotoRepo:
                 self.db.execute(
                     "INSERT INTO photo_variants (photo_id, user_id, name, format, object_key, width, height,"
                     " size_bytes, etag) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (photo_id, user_id, v["name"], v["format"], v["object_key"], v["width"], v["height"],
-                     v["size_bytes"], v["etag"]))
+                    (
+                        photo_id,
+                        user_id,
+                        v["name"],
+                        v["format"],
+                        v["object_key"],
+                        v["width"],
+                        v["height"],
+                        v["size_bytes"],
+                        v["etag"],
+                    ),
+                )
 
     def variants(self, photo_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {pid: [] for pid in photo_ids}
@@ -73,7 +97,8 @@ class PhotoRepo:
         self.db.execute(
             f"INSERT INTO photo_exif (photo_id, user_id, {cols}) VALUES (?, ?, {marks})"
             f" ON CONFLICT (photo_id) DO UPDATE SET {updates}",
-            (photo_id, user_id, *values))
+            (photo_id, user_id, *values),
+        )
 
     def exif(self, photo_id: str) -> dict[str, Any] | None:
         row = self.db.one("SELECT * FROM photo_exif WHERE photo_id = ?", (photo_id,))
@@ -90,7 +115,9 @@ class PhotoRepo:
             for tag in tags:
                 self.db.execute(
                     "INSERT OR IGNORE INTO photo_tags (photo_id, user_id, tag, source, created_at)"
-                    " VALUES (?, ?, ?, 'user', ?)", (photo_id, user_id, tag, stamp))
+                    " VALUES (?, ?, ?, 'user', ?)",
+                    (photo_id, user_id, tag, stamp),
+                )
 
     def tags(self, photo_ids: list[str]) -> dict[str, dict[str, list[dict[str, Any]]]]:
         out: dict[str, dict[str, list[dict[str, Any]]]] = {pid: {"user": [], "ml": []} for pid in photo_ids}
@@ -99,7 +126,8 @@ class PhotoRepo:
         marks = ",".join("?" for _ in photo_ids)
         for row in self.db.query(
             f"SELECT photo_id, tag, source, confidence FROM photo_tags WHERE photo_id IN ({marks})"
-            " ORDER BY confidence DESC, tag", photo_ids,
+            " ORDER BY confidence DESC, tag",
+            photo_ids,
         ):
             out[row["photo_id"]][row["source"]].append(row)
         return out

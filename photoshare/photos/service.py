@@ -87,8 +87,9 @@ def parse_limit(limit: int | None, default: int = 50) -> int:
 
 
 class PhotoService:
-    def __init__(self, db: Database, repo: PhotoRepo, jobs: JobQueue, access: Access, urls: MediaUrls,
-                 media_cache: Any = None) -> None:
+    def __init__(
+        self, db: Database, repo: PhotoRepo, jobs: JobQueue, access: Access, urls: MediaUrls, media_cache: Any = None
+    ) -> None:
         self.db = db
         self.repo = repo
         self.jobs = jobs
@@ -97,18 +98,37 @@ class PhotoService:
         self.media_cache = media_cache
 
     # -- ingest ------------------------------------------------------------------------------
-    def create(self, owner: User, *, original_key: str, sha256: str, size: int, content_type: str,
-               filename: str, meta: PhotoMeta) -> dict[str, Any]:
+    def create(
+        self,
+        owner: User,
+        *,
+        original_key: str,
+        sha256: str,
+        size: int,
+        content_type: str,
+        filename: str,
+        meta: PhotoMeta,
+    ) -> dict[str, Any]:
         """Insert the photo row and its processing job in one transaction (the original is already
         durable under `original_key`); returns the new row."""
         photo_id = new_id()
         stamp = now_iso()
         with self.db.transaction():
             self.repo.insert(
-                id=photo_id, user_id=owner.id, title=meta.title, description=meta.description,
-                visibility=meta.visibility, filename=filename[:255], content_type=content_type,
-                original_key=original_key, sha256=sha256, file_size_bytes=size, uploaded_at=stamp,
-                updated_at=stamp, processing_status="processing", location=meta.location,
+                id=photo_id,
+                user_id=owner.id,
+                title=meta.title,
+                description=meta.description,
+                visibility=meta.visibility,
+                filename=filename[:255],
+                content_type=content_type,
+                original_key=original_key,
+                sha256=sha256,
+                file_size_bytes=size,
+                uploaded_at=stamp,
+                updated_at=stamp,
+                processing_status="processing",
+                location=meta.location,
             )
             if meta.tags:
                 self.repo.set_user_tags(photo_id, owner.id, meta.tags)
@@ -122,8 +142,9 @@ class PhotoService:
         photo = self.access.require_view(viewer, self.repo.get(photo_id))
         return self.to_api(viewer, [photo], full=True)[0]
 
-    def list_own(self, viewer: User, *, cursor: str | None, limit: int | None,
-                 album_id: str | None = None) -> dict[str, Any]:
+    def list_own(
+        self, viewer: User, *, cursor: str | None, limit: int | None, album_id: str | None = None
+    ) -> dict[str, Any]:
         if album_id:
             raise NotFound("no such album")
         n = parse_limit(limit)
@@ -149,8 +170,12 @@ class PhotoService:
             tags=changes.get("tags"),
             location=changes.get("location", photo["location"]),
         ).validate()
-        fields: dict[str, Any] = {"title": meta.title, "description": meta.description,
-                                  "visibility": meta.visibility, "location": meta.location}
+        fields: dict[str, Any] = {
+            "title": meta.title,
+            "description": meta.description,
+            "visibility": meta.visibility,
+            "location": meta.location,
+        }
         if "taken_at" in changes:
             fields["taken_at"] = _parse_taken_at(changes["taken_at"])
             fields["taken_at_source"] = "user"

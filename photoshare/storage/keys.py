@@ -12,9 +12,16 @@ import re
 __all__ = ["is_upload_key", "original_key", "upload_key", "variant_key"]
 
 _EXT = {
-    "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif",
-    "image/tiff": ".tif", "image/heic": ".heic", "image/heif": ".heif", "image/avif": ".avif",
-    "image/x-mpo": ".mpo", "image/mpo": ".mpo",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "image/gif": ".gif",
+    "image/tiff": ".tif",
+    "image/heic": ".heic",
+    "image/heif": ".heif",
+    "image/avif": ".avif",
+    "image/x-mpo": ".mpo",
+    "image/mpo": ".mpo",
 }
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _UPLOAD = re.compile(r"^uploads/[0-9a-f]{32}$")

@@ -17,8 +17,14 @@ from photoshare.uploads.service import UPLOAD_PATH, UploadService
 
 __all__ = ["UploadReceiver"]
 
-_STATUS = {"bad_signature": 403, "expired": 403, "wrong_key": 403, "not_found": 404, "already_uploaded": 409,
-           "insufficient_storage": 507}
+_STATUS = {
+    "bad_signature": 403,
+    "expired": 403,
+    "wrong_key": 403,
+    "not_found": 404,
+    "already_uploaded": 409,
+    "insufficient_storage": 507,
+}
 
 
 class UploadReceiver:
@@ -26,10 +32,11 @@ class UploadReceiver:
         self.uploads = uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        upload_id = scope["path"][len(UPLOAD_PATH):]
+        upload_id = scope["path"][len(UPLOAD_PATH) :]
         if scope["method"] != "PUT":
-            await send_json(send, 405, {"error": {"code": "method_not_allowed", "message": "use PUT"}},
-                            [(b"allow", b"PUT")])
+            await send_json(
+                send, 405, {"error": {"code": "method_not_allowed", "message": "use PUT"}}, [(b"allow", b"PUT")]
+            )
             return
         token = parse_qs(scope.get("query_string", b"").decode()).get("token", [""])[0]
         try:
@@ -40,8 +47,9 @@ class UploadReceiver:
             return
         ctype = (header(scope, b"content-type") or b"").decode("latin-1").split(";")[0].strip().lower()
         if ctype != claims.content_type:
-            await send_error(send, 403, "content_type_mismatch",
-                             f"this URL only accepts Content-Type {claims.content_type}")
+            await send_error(
+                send, 403, "content_type_mismatch", f"this URL only accepts Content-Type {claims.content_type}"
+            )
             return
         length = header(scope, b"content-length")
         if length is not None and (not length.isdigit() or int(length) > claims.max_bytes):
@@ -78,5 +86,9 @@ class UploadReceiver:
             writer.abort()
             raise
         await asyncio.to_thread(self.uploads.mark_received, claims.upload_id, writer.size, writer.sha256)
-        await send_json(send, 200, {"upload_id": claims.upload_id, "size_bytes": writer.size,
-                                    "sha256": writer.sha256}, [(b"etag", f'"{writer.sha256}"'.encode())])
+        await send_json(
+            send,
+            200,
+            {"upload_id": claims.upload_id, "size_bytes": writer.size, "sha256": writer.sha256},
+            [(b"etag", f'"{writer.sha256}"'.encode())],
+        )

@@ -49,8 +49,9 @@ class UploadClaims:
 
 
 class UploadService:
-    def __init__(self, db: Database, store: BlobStore, signer: Signer, settings: Settings,
-                 photos: PhotoService) -> None:
+    def __init__(
+        self, db: Database, store: BlobStore, signer: Signer, settings: Settings, photos: PhotoService
+    ) -> None:
         self.db = db
         self.store = store
         self.signer = signer
@@ -75,8 +76,9 @@ class UploadService:
             raise InsufficientStorage("the appliance is out of disk space; uploads are paused")
 
     # -- phase 1 -----------------------------------------------------------------------------
-    def create_url(self, user: User, *, filename: str, content_type: str, size_bytes: int,
-                   expires_in: int | None = None) -> dict[str, Any]:
+    def create_url(
+        self, user: User, *, filename: str, content_type: str, size_bytes: int, expires_in: int | None = None
+    ) -> dict[str, Any]:
         content_type = self.check_content_type(content_type)
         if not isinstance(size_bytes, int) or size_bytes <= 0:
             raise InvalidInput("size_bytes must be a positive integer")
@@ -109,8 +111,16 @@ class UploadService:
         presign = getattr(self.store, "presign_upload", None)
         if presign is not None:  # object stores sign their own URLs
             return presign(claims.key, claims.content_type, claims.max_bytes, claims.exp)
-        token = self.signer.dumps(_PURPOSE, {"u": claims.upload_id, "k": claims.key, "ct": claims.content_type,
-                                             "max": claims.max_bytes, "exp": claims.exp})
+        token = self.signer.dumps(
+            _PURPOSE,
+            {
+                "u": claims.upload_id,
+                "k": claims.key,
+                "ct": claims.content_type,
+                "max": claims.max_bytes,
+                "exp": claims.exp,
+            },
+        )
         return PresignedUpload(
             url=f"{self.settings.base_url}{UPLOAD_PATH}{claims.upload_id}?token={token}",
             method="PUT",
@@ -168,10 +178,19 @@ class UploadService:
             if not self.store.exists(final_key):
                 raise Conflict("the uploaded bytes are gone; upload again", code="not_uploaded") from None
         with self.db.transaction():
-            photo = self.photos.create(user, original_key=final_key, sha256=sha, size=size,
-                                       content_type=row["content_type"], filename=row["filename"], meta=meta)
-            self.db.execute("UPDATE uploads SET status = 'confirmed', photo_id = ?, size_bytes = ?, sha256 = ?"
-                            " WHERE id = ?", (photo["id"], size, sha, upload_id))
+            photo = self.photos.create(
+                user,
+                original_key=final_key,
+                sha256=sha,
+                size=size,
+                content_type=row["content_type"],
+                filename=row["filename"],
+                meta=meta,
+            )
+            self.db.execute(
+                "UPDATE uploads SET status = 'confirmed', photo_id = ?, size_bytes = ?, sha256 = ? WHERE id = ?",
+                (photo["id"], size, sha, upload_id),
+            )
         return photo
 
     def _hash_blob(self, key: str) -> str:
@@ -181,8 +200,9 @@ class UploadService:
         return h.hexdigest()
 
     # -- one-shot ----------------------------------------------------------------------------
-    def ingest_file(self, user: User, path: Path, *, filename: str, content_type: str,
-                    meta: PhotoMeta) -> dict[str, Any]:
+    def ingest_file(
+        self, user: User, path: Path, *, filename: str, content_type: str, meta: PhotoMeta
+    ) -> dict[str, Any]:
         """Store a file already on local disk (multipart upload, import) as a new photo."""
         meta.validate()
         content_type = self.check_content_type(content_type)
@@ -200,5 +220,6 @@ class UploadService:
         key = original_key(sha, content_type)
         if not self.store.exists(key):
             self.store.put_file(key, path, content_type)
-        return self.photos.create(user, original_key=key, sha256=sha, size=size, content_type=content_type,
-                                  filename=filename, meta=meta)
+        return self.photos.create(
+            user, original_key=key, sha256=sha, size=size, content_type=content_type, filename=filename, meta=meta
+        )

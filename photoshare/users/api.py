@@ -10,9 +10,10 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.params import JSONBody
 
 from photoshare.errors import PhotoshareError
-from photoshare.http.auth import SESSION_COOKIE, csrf_token, get_ctx
+from photoshare.http.auth import SESSION_COOKIE, CurrentUser, csrf_token, get_ctx
 from photoshare.users.models import User
 
 __all__ = ["AuthController", "LoginLimiter", "session_cookie"]
@@ -57,8 +58,15 @@ class LoginLimiter:
 
 def session_cookie(request: Request[Any, Any, Any], token: str, *, max_age: int) -> Cookie:
     ctx = get_ctx(request)
-    return Cookie(key=SESSION_COOKIE, value=token, httponly=True, samesite="lax", path="/",
-                  secure=ctx.settings.server.cookie_secure, max_age=max_age)
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=token,
+        httponly=True,
+        samesite="lax",
+        path="/",
+        secure=ctx.settings.server.cookie_secure,
+        max_age=max_age,
+    )
 
 
 def login(request: Request[Any, Any, Any], username: str, password: str) -> tuple[User, str]:
@@ -80,7 +88,7 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/auth/login", sync_to_thread=True, status_code=200)
-    def login(self, request: Request[Any, Any, Any], data: LoginBody) -> Response[dict[str, Any]]:
+    def login(self, request: Request[Any, Any, Any], data: JSONBody[LoginBody]) -> Response[dict[str, Any]]:
         user, token = login(request, data.username, data.password)
         ctx = get_ctx(request)
         body = {"token": token, "user_id": user.id, "user": user.public(), "csrf_token": csrf_token(ctx, token)}
@@ -97,14 +105,16 @@ class AuthController(Controller):
         return Response({"ok": True}, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")])
 
     @get("/me", sync_to_thread=True)
-    def me(self, user: User) -> dict[str, Any]:
+    def me(self, user: CurrentUser) -> dict[str, Any]:
         return user.public()
 
     @post("/tokens", sync_to_thread=True, status_code=201)
-    def create_token(self, request: Request[Any, Any, Any], user: User, data: TokenBody) -> dict[str, Any]:
+    def create_token(
+        self, request: Request[Any, Any, Any], user: CurrentUser, data: JSONBody[TokenBody]
+    ) -> dict[str, Any]:
         token_id, token = get_ctx(request).users.create_api_token(user, data.name)
         return {"token_id": token_id, "token": token, "name": data.name}
 
     @get("/tokens", sync_to_thread=True)
-    def list_tokens(self, request: Request[Any, Any, Any], user: User) -> dict[str, Any]:
+    def list_tokens(self, request: Request[Any, Any, Any], user: CurrentUser) -> dict[str, Any]:
         return {"items": get_ctx(request).users.repo.tokens(user.id), "next_cursor": None}

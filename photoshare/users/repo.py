@@ -74,4 +74,6 @@ class UserRepo:
     def tokens(self, user_id: str) -> list[dict[str, Any]]:
         return self.db.query(
             "SELECT id, name, created_at, last_used_at, expires_at FROM auth_tokens"
-            " WHERE user_id = ? AND kind = 'api' ORDER BY id", (user_id,))
+            " WHERE user_id = ? AND kind = 'api' ORDER BY id",
+            (user_id,),
+        )

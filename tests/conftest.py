@@ -1,0 +1,200 @@
+"""Shared fixtures: real SQLite files and blob folders in tmp dirs, real images, a real server process."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from photoshare.context import AppContext, build_context
+from photoshare.settings import Settings, load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = Path(os.environ.get("PHOTOSHARE_CORPUS", REPO.parent / "shared" / "corpus"))
+
+
+# -- images --------------------------------------------------------------------------------------
+def make_jpeg(
+    width: int = 640, height: int = 480, *, orientation: int | None = None, gps: bool = False, seed: int = 0
+) -> bytes:
+    """A real JPEG with structure (a gradient plus a marker square) so orientation can be checked."""
+    import pyvips
+
+    x = pyvips.Image.xyz(width, height)
+    r = (x[0] * 255 / max(1, width - 1)).cast("uchar")
+    g = (x[1] * 255 / max(1, height - 1)).cast("uchar")
+    b = pyvips.Image.black(width, height).new_from_image(seed % 256).cast("uchar")
+    image = r.bandjoin([g, b]).copy(interpretation="srgb")
+    # A white square in the top-left corner marks "up" for orientation tests.
+    image = image.draw_rect([255, 255, 255], 0, 0, max(1, width // 8), max(1, height // 8), fill=True)
+    if orientation is not None:
+        image = image.copy()
+        image.set_type(pyvips.GValue.gint_type, "orientation", orientation)
+    data = image.jpegsave_buffer(Q=90, keep="all" if orientation or gps else "none")
+    if gps:
+        data = _with_gps_exif(data)
+    return data
+
+
+def _with_gps_exif(jpeg: bytes) -> bytes:
+    """Insert an EXIF block with GPS coordinates via Pillow (libvips cannot write GPS tags)."""
+    import io
+
+    from PIL import Image
+
+    im = Image.open(io.BytesIO(jpeg))
+    exif = im.getexif()
+    exif[0x010F] = "TestMake"
+    exif[0x0110] = "TestModel"
+    gps = exif.get_ifd(0x8825)
+    gps.update({1: "N", 2: (52.0, 22.0, 12.0), 3: "W", 4: (4.0, 53.0, 24.0)})
+    out = io.BytesIO()
+    im.save(out, "JPEG", exif=exif, quality=90)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def oracle() -> dict[str, Any]:
+    path = CORPUS / "oracle.json"
+    if not path.exists():
+        pytest.skip(f"corpus not found at {CORPUS}")
+    return json.loads(path.read_text())["files"]
+
+
+# -- in-process appliance --------------------------------------------------------------------------
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(
+        None, {}, data_dir=str(tmp_path / "data"), jobs={"backoff_s": 0.01, "media_workers": 1, "poll_s": 0.05}
+    )
+
+
+@pytest.fixture
+def ctx(settings: Settings) -> Iterator[AppContext]:
+    context = build_context(settings, create=True)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def alice(ctx: AppContext) -> Any:
+    return ctx.users.create("alice", "alice-password", is_admin=True)
+
+
+@pytest.fixture
+def bob(ctx: AppContext) -> Any:
+    return ctx.users.create("bob", "bob-password")
+
+
+@pytest.fixture
+def client(ctx: AppContext) -> Iterator[Any]:
+    from litestar.testing import TestClient
+
+    from photoshare.app import create_asgi
+
+    with TestClient(app=create_asgi(ctx), base_url=ctx.settings.base_url) as c:
+        yield c
+
+
+def bearer(ctx: AppContext, user: Any) -> dict[str, str]:
+    _, token = ctx.users.create_api_token(user, "test")
+    return {"Authorization": f"Bearer {token}"}
+
+
+# -- a real server process ----------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    data_dir: Path
+    port: int
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        log = open(self.data_dir.parent / f"server-{self.port}.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "photoshare", "serve", "--data-dir", str(self.data_dir), "--port", str(self.port)],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}; see {log.name}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("server did not become healthy")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def login(self, username: str = "admin", password: str = "admin-password") -> dict[str, str]:
+        r = httpx.post(f"{self.url}/v1/auth/login", json={"username": username, "password": password})
+        r.raise_for_status()
+        return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def _cli_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOSHARE_")}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    data = tmp_path / "data"
+    port = free_port()
+    env = _cli_env(PHOTOSHARE_JOBS_MEDIA_WORKERS="2")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "photoshare",
+            "init",
+            "--data-dir",
+            str(data),
+            "--admin-user",
+            "admin",
+            "--admin-password",
+            "admin-password",
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    server = LiveServer(url=f"http://127.0.0.1:{port}", data_dir=data, port=port, env=env)
+    server.start()
+    yield server
+    server.stop()
