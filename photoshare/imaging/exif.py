@@ -41,7 +41,7 @@ _BMFF_LOCK = threading.Lock()
 
 # ftyp brands of still images (HEIF, HEIC, AVIF and their sequences), as opposed to mp4/mov/3gp video.
 _HEIF_BRANDS = frozenset(
-    brand.encode() for brand in ("mif1", "mif2", "msf1", "heic", "heix", "heim", "heis", "hevc", "hevx", "avif", "avis")
+    (b"mif1", b"mif2", b"msf1", b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"avif", b"avis")
 )
 # The HEIF fallback reads the whole file into memory; a still photo is far below this.
 _MAX_HEIF_FALLBACK_BYTES = 64 * 1024 * 1024
