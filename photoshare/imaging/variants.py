@@ -12,7 +12,7 @@ import pyvips
 
 from photoshare.imaging.decode import decode
 
-__all__ = ["RECIPE", "SIZES", "RenderedVariant", "Rendering", "render_variants"]
+__all__ = ["RECIPE", "SIZES", "RenderedVariant", "Rendering", "encode_variant", "render_variants"]
 
 SIZES: dict[str, int] = {"large": 2048, "medium": 800, "thumb": 200}
 """Longest edge per variant name, largest first: each smaller one is derived from the previous."""
@@ -45,12 +45,12 @@ class Rendering:
     variants: list[RenderedVariant]
 
 
-def _encode(image: pyvips.Image, fmt: str, quality: int) -> bytes:
+def encode_variant(image: pyvips.Image, fmt: str, quality: int) -> bytes:
     # keep="none" drops EXIF, XMP, IPTC and ICC: variants never carry the original's GPS.
     if fmt == "jpeg":
         if image.hasalpha():
             image = image.flatten(background=[255] * (image.bands - 1))
-        return image.jpegsave_buffer(Q=quality, optimize_coding=True, keep="none", subsample_mode="auto")
+        return image.jpegsave_buffer(Q=quality, keep="none", subsample_mode="auto")
     if fmt == "webp":
         return image.webpsave_buffer(Q=quality, keep="none", effort=2, smart_subsample=False)
     if fmt == "avif":
@@ -84,5 +84,5 @@ def render_variants(
         if max(image.width, image.height) > size:
             image = image.thumbnail_image(size, height=size, size="down").copy_memory()
         for fmt, quality in formats.items():
-            out.append(RenderedVariant(name, fmt, _encode(image, fmt, quality), image.width, image.height))
+            out.append(RenderedVariant(name, fmt, encode_variant(image, fmt, quality), image.width, image.height))
     return Rendering(decoded.width, decoded.height, decoded.loader, _placeholder(image), out)

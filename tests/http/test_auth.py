@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from photoshare.http.auth import SESSION_COOKIE
+from photoshare.http.auth import SESSION_COOKIE, csrf_token
 from tests.conftest import bearer, make_jpeg
 
 
@@ -193,13 +193,13 @@ def test_library_redirects_anonymous_visitors_to_login(client: Any) -> None:
 
 
 def test_form_login_sets_cookie_redirects_and_shows_library(client: Any, ctx: Any, alice: Any) -> None:
-    r = client.post("/v1/photos/upload", files={"file": ("a.jpg", make_jpeg(90, 60), "image/jpeg")}, headers=bearer(ctx, alice))
+    r = client.post(
+        "/v1/photos/upload", files={"file": ("a.jpg", make_jpeg(90, 60), "image/jpeg")}, headers=bearer(ctx, alice)
+    )
     assert r.status_code == 201, r.text
     photo_id = r.json()["photo_id"]
 
-    r = client.post(
-        "/login", data={"username": "alice", "password": "alice-password"}, follow_redirects=False
-    )
+    r = client.post("/login", data={"username": "alice", "password": "alice-password"}, follow_redirects=False)
     assert r.status_code in (302, 303)
     assert r.headers["location"] == "/"
     set_cookie = r.headers["set-cookie"]
@@ -213,8 +213,6 @@ def test_form_login_sets_cookie_redirects_and_shows_library(client: Any, ctx: An
     assert f'data-photo-id="{photo_id}"' in page.text
     # The page hands the UI the CSRF token that matches its session cookie.
     token = client.cookies.get(SESSION_COOKIE)
-    from photoshare.http.auth import csrf_token
-
     assert f'content="{csrf_token(ctx, token)}"' in page.text
 
 
