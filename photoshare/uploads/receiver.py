@@ -17,6 +17,7 @@ from photoshare.uploads.service import UPLOAD_PATH, UploadService
 
 __all__ = ["UploadReceiver"]
 
+_BATCH = 1 << 20
 _STATUS = {
     "bad_signature": 403,
     "expired": 403,
@@ -61,6 +62,8 @@ class UploadReceiver:
             await send_error(send, 507, exc.code, exc.message)
             return
         writer = self.uploads.store.writer()  # type: ignore[attr-defined]
+        pending = bytearray()
+        received = 0
         try:
             while True:
                 message = await receive()
@@ -68,14 +71,19 @@ class UploadReceiver:
                     writer.abort()
                     return
                 chunk = message.get("body", b"")
-                if chunk:
-                    if writer.size + len(chunk) > claims.max_bytes:
-                        writer.abort()
-                        await send_error(send, 413, "too_large", f"this URL accepts at most {claims.max_bytes} bytes")
-                        return
-                    # Disk writes go to a thread so one slow upload cannot stall the event loop.
-                    await asyncio.to_thread(writer.write, chunk)
-                if not message.get("more_body", False):
+                received += len(chunk)
+                if received > claims.max_bytes:
+                    writer.abort()
+                    await send_error(send, 413, "too_large", f"this URL accepts at most {claims.max_bytes} bytes")
+                    return
+                pending += chunk
+                more = message.get("more_body", False)
+                # Disk writes go to a thread (so a slow disk cannot stall the event loop) in 1 MiB
+                # batches, not per network chunk.
+                if len(pending) >= _BATCH or (pending and not more):
+                    await asyncio.to_thread(writer.write, bytes(pending))
+                    pending.clear()
+                if not more:
                     break
             if writer.size == 0:
                 writer.abort()

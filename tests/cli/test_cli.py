@@ -224,17 +224,18 @@ def test_command_on_existing_empty_folder_fails(tmp_path: Path) -> None:
 
 
 # -- jobs ----------------------------------------------------------------------------------------
-def make_dead_job(data_dir: Path) -> tuple[str, str]:
-    """One dead and one queued job, written through the real JobQueue."""
+def make_dead_jobs(data_dir: Path, n: int = 1) -> tuple[list[str], str]:
+    """`n` dead jobs and one queued job, written through the real JobQueue."""
     ctx = open_ctx(data_dir)
     try:
-        dead_id = ctx.jobs.enqueue("test.cli", {"photo_id": "p1"})
-        claimed = ctx.jobs.claim("test")
-        assert claimed is not None and claimed.id == dead_id
-        assert ctx.jobs.fail(claimed, "PermanentJobError: corrupt file\ndetails", permanent=True)
-        queued_id = ctx.jobs.enqueue("test.cli", {"photo_id": "p2"})
-        assert dead_id and queued_id
-        return dead_id, queued_id
+        dead = [ctx.jobs.enqueue("test.cli", {"photo_id": f"p{i}"}) for i in range(n)]
+        for job_id in dead:
+            claimed = ctx.jobs.claim("test")
+            assert claimed is not None and claimed.id == job_id
+            assert ctx.jobs.fail(claimed, "PermanentJobError: corrupt file\ndetails", permanent=True)
+        queued_id = ctx.jobs.enqueue("test.cli", {"photo_id": "queued"})
+        assert all(dead) and queued_id
+        return [d for d in dead if d], queued_id
     finally:
         ctx.close()
 
@@ -250,7 +251,7 @@ def job_row(data_dir: Path, job_id: str) -> dict[str, Any]:
 
 
 def test_jobs_list_json_and_retry(data_dir: Path) -> None:
-    dead_id, queued_id = make_dead_job(data_dir)
+    [dead_id], queued_id = make_dead_jobs(data_dir)
     listing = json.loads(ok(run_cli("jobs", "list", "--json", "--data-dir", str(data_dir))))
     assert listing["counts"] == {"dead": 1, "queued": 1}
     by_id = {j["id"]: j for j in listing["jobs"]}
@@ -278,8 +279,7 @@ def test_jobs_list_json_and_retry(data_dir: Path) -> None:
 
 
 def test_jobs_retry_all(data_dir: Path) -> None:
-    dead_id, _ = make_dead_job(data_dir)
-    second_dead, _ = make_dead_job(data_dir)
+    [dead_id, second_dead], _ = make_dead_jobs(data_dir, 2)
     out = ok(run_cli("jobs", "retry", "--data-dir", str(data_dir)))
     assert "Requeued 2" in out
     assert job_row(data_dir, dead_id)["status"] == "queued"
