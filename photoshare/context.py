@@ -41,13 +41,22 @@ def _register_handlers() -> None:
 def load_secret(data_dir: Path, *, create: bool) -> bytes:
     """The appliance's signing key (upload URLs, media links), kept in DATA_DIR/secret.key (0600)."""
     path = data_dir / "secret.key"
+    if path.exists() and path.stat().st_size == 0:
+        path.unlink()  # the documented way to ask for a new key
+        create = True
     if path.exists():
-        secret = bytes.fromhex(path.read_text().strip())
+        try:
+            secret = bytes.fromhex(path.read_text().strip())
+        except ValueError:
+            secret = b""
         if len(secret) < 32:
             raise SettingsError(f"{path} is damaged: expected 64 hex digits")
         return secret
     if not create:
-        raise SettingsError(f"{data_dir} is not initialised: run `photoshare init --data-dir {data_dir}`")
+        raise SettingsError(
+            f"{path} is missing: restore it from a backup (signed upload and media links depend on it), "
+            f"or create an empty file there to generate a new key"
+        )
     secret = secrets.token_bytes(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -111,14 +120,16 @@ def build_context(settings: Settings, *, create: bool = False) -> AppContext:
     """Open (or with `create`, initialise) the data folder and wire every service."""
     _register_handlers()
     data = settings.data_path
+    fresh = not settings.db_path.exists()
     if create:
         data.mkdir(parents=True, exist_ok=True)
-    elif not (data / "photoshare.db").exists():
+    elif fresh:
         raise SettingsError(f"{data} is not initialised: run `photoshare init --data-dir {data}`")
     (data / "tmp").mkdir(exist_ok=True)
     db = Database(settings.db_path)
     migrate(db)
-    signer = Signer(load_secret(data, create=True))
+    # A new key only for a new folder: silently replacing a lost key would break every signed link.
+    signer = Signer(load_secret(data, create=fresh))
     store = make_store(settings)
     access = Access()
     jobs = JobQueue(db, settings.jobs)

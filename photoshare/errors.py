@@ -11,6 +11,7 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "PhotoshareError",
+    "RateLimited",
     "SettingsError",
     "TooLarge",
     "UnsupportedMedia",
@@ -59,6 +60,10 @@ class TooLarge(PhotoshareError):
 
 class UnsupportedMedia(PhotoshareError):
     code = "unsupported_media_type"
+
+
+class RateLimited(PhotoshareError):
+    code = "rate_limited"
 
 
 class InsufficientStorage(PhotoshareError):

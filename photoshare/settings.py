@@ -189,15 +189,22 @@ def load_settings(
             node = node.setdefault(part, {})
         leaf = path_parts[-1]
         node[leaf] = value.split(",") if leaf == "allowed_types" else value
-    for key, value in overrides.items():
-        if value is not None:
-            raw[key] = str(value) if isinstance(value, os.PathLike) else value
+    _merge(raw, {k: str(v) if isinstance(v, os.PathLike) else v for k, v in overrides.items() if v is not None})
     try:
         settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise SettingsError(f"invalid setting: {exc}") from None
     _validate(settings)
     return settings
+
+
+def _merge(into: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Apply `changes` section by section, so overriding one key keeps its siblings."""
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
 
 
 def _validate(s: Settings) -> None:

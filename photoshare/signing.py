@@ -33,8 +33,11 @@ class Signer:
         digest = hmac.new(self._secret, f"{purpose}\n{message}".encode(), hashlib.sha256).digest()
         return _b64(digest)[:length]
 
-    def check(self, purpose: str, message: str, signature: str) -> bool:
-        return hmac.compare_digest(self.mac(purpose, message, len(signature) or 22), signature) and bool(signature)
+    def check(self, purpose: str, message: str, signature: str, length: int = 22) -> bool:
+        """Constant-time comparison against the full-length MAC (a prefix is not a signature)."""
+        if len(signature) != length or not signature.isascii():
+            return False
+        return hmac.compare_digest(self.mac(purpose, message, length).encode(), signature.encode())
 
     def dumps(self, purpose: str, claims: dict[str, Any]) -> str:
         """A self-contained token: base64(JSON claims) + "." + MAC. Claims must include `exp`."""
@@ -44,11 +47,11 @@ class Signer:
     def loads(self, purpose: str, token: str) -> dict[str, Any]:
         """Verify and decode; raises PermissionDenied when forged, malformed or expired."""
         body, _, sig = token.partition(".")
-        if not body or len(sig) != 43 or not self.check(purpose, body, sig):
+        if not body or not self.check(purpose, body, sig, 43):
             raise PermissionDenied("invalid signature", code="bad_signature")
         try:
             claims = json.loads(_unb64(body))
-        except ValueError:
+        except (ValueError, UnicodeError):
             raise PermissionDenied("invalid signature", code="bad_signature") from None
         if not isinstance(claims, dict) or float(claims.get("exp", 0)) < time.time():
             raise PermissionDenied("this link has expired", code="expired")

@@ -72,6 +72,19 @@ def oracle() -> dict[str, Any]:
 
 
 # -- in-process appliance --------------------------------------------------------------------------
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> Iterator[None]:
+    """Still argon2id, with cheap parameters: the default ones cost ~0.1-0.5 s per hash on 2 cores."""
+    from argon2 import PasswordHasher
+
+    import photoshare.users.service as users_service
+
+    saved = users_service.PASSWORD_HASHER
+    users_service.PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    users_service.PASSWORD_HASHER = saved
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings(

@@ -116,9 +116,7 @@ def _expected(entry: dict[str, Any]) -> dict[str, Any]:
         if taken_at:
             # The oracle only carries OffsetTimeOriginal: no file here has OffsetTime/OffsetTimeDigitized.
             raw_offset = entry.get("OffsetTimeOriginal") if key == "DateTimeOriginal" else None
-            offset = (
-                raw_offset if isinstance(raw_offset, str) and _ORACLE_OFFSET.fullmatch(raw_offset) else None
-            )
+            offset = raw_offset if isinstance(raw_offset, str) and _ORACLE_OFFSET.fullmatch(raw_offset) else None
             break
     else:
         gps_time = entry.get("GPSDateTime")  # "2008:10:23 14:27:07.24Z", UTC
@@ -157,9 +155,7 @@ def _agrees(field: str, ours: Any, expected: Any) -> bool:
 
 
 def _oracle_cases() -> list[Any]:
-    return [
-        pytest.param(rel, field, id=f"{rel}::{field}") for rel in sorted(_oracle()) for field in ORACLE_FIELDS
-    ]
+    return [pytest.param(rel, field, id=f"{rel}::{field}") for rel in sorted(_oracle()) for field in ORACLE_FIELDS]
 
 
 # --- the corpus against ExifTool -------------------------------------------------------------------
@@ -386,9 +382,7 @@ def test_shutter_speed_is_human(exif_of, numerator: int, denominator: int, shutt
         ({DATETIME_ORIGINAL: "2008:05:30 15:56:01.54"}, "2008-05-30T15:56:01", "+01:00"),  # whole seconds
     ],
 )
-def test_taken_at_precedence(
-    exif_of, dates: dict[int, str], taken_at: str | None, offset: str | None
-) -> None:
+def test_taken_at_precedence(exif_of, dates: dict[int, str], taken_at: str | None, offset: str | None) -> None:
     offsets = [
         (OFFSET_TIME_ORIGINAL, "ascii", "+01:00"),
         (OFFSET_TIME_DIGITIZED, "ascii", "+02:00"),
@@ -404,9 +398,7 @@ def test_taken_at_precedence(
 
 @pytest.mark.parametrize("offset", ["+5:00", "Z", "+25:00", "0100", "+01:00:00", ""])
 def test_malformed_offsets_are_dropped(exif_of, offset: str) -> None:
-    exif = exif_of(
-        exif=[(DATETIME_ORIGINAL, "ascii", "2020:01:02 03:04:05"), (OFFSET_TIME_ORIGINAL, "ascii", offset)]
-    )
+    exif = exif_of(exif=[(DATETIME_ORIGINAL, "ascii", "2020:01:02 03:04:05"), (OFFSET_TIME_ORIGINAL, "ascii", offset)])
     assert (exif.taken_at, exif.taken_at_offset) == ("2020-01-02T03:04:05", None)
 
 
@@ -498,9 +490,7 @@ def test_aperture_falls_back_to_the_apex_value(exif_of) -> None:
         ([(0, 0), (0, 0), (0, 0), (0, 0)], None),
     ],
 )
-def test_lens_falls_back_to_the_lens_specification(
-    exif_of, spec: list[tuple[int, int]], lens: str | None
-) -> None:
+def test_lens_falls_back_to_the_lens_specification(exif_of, spec: list[tuple[int, int]], lens: str | None) -> None:
     assert exif_of(exif=[(LENS_SPECIFICATION, "rational", spec)]).lens == lens
 
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 
 from photoshare.delivery.cache import MediaCache, MediaEntry, VariantFile
 from photoshare.delivery.urls import MEDIA_PREFIX, MediaUrls
-from photoshare.http.raw import Receive, Scope, Send, header, send_error
+from photoshare.http.raw import Receive, Scope, Send, header, send_error, send_json
 from photoshare.storage.base import BlobNotFound
 
 __all__ = ["MediaServer"]
@@ -22,9 +22,27 @@ _PUBLIC_CACHE = b"public, max-age=31536000, immutable"
 _PREFERENCE = (("avif", b"image/avif"), ("webp", b"image/webp"))
 
 
+def _refused(accept: bytes, mime: bytes) -> bool:
+    """True when the Accept header lists `mime` with q=0 (explicitly not acceptable)."""
+    for part in accept.split(b","):
+        media, _, params = part.strip().partition(b";")
+        if media.strip() == mime:
+            for param in params.split(b";"):
+                name, _, value = param.strip().partition(b"=")
+                if name.strip() == b"q":
+                    try:
+                        return float(value) == 0.0
+                    except ValueError:
+                        return False
+            return False
+    return False
+
+
 def _choose(formats: dict[str, VariantFile], accept: bytes) -> VariantFile | None:
+    # Our preference (smallest first) among what the client accepts: browsers list the modern formats
+    # explicitly and JPEG only through */* or image/*, so q-values beyond q=0 carry no useful ranking.
     for fmt, mime in _PREFERENCE:
-        if fmt in formats and mime in accept:
+        if fmt in formats and mime in accept and not _refused(accept, mime):
             return formats[fmt]
     return formats.get("jpeg") or next(iter(formats.values()), None)
 
@@ -59,7 +77,12 @@ class MediaServer:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
         if method not in ("GET", "HEAD"):
-            await send_error(send, 405, "method_not_allowed", "media is read-only")
+            await send_json(
+                send,
+                405,
+                {"error": {"code": "method_not_allowed", "message": "media is read-only"}},
+                [(b"allow", b"GET, HEAD")],
+            )
             return
         parts = scope["path"][len(MEDIA_PREFIX) :].split("/")
         if len(parts) != 3:

@@ -7,6 +7,7 @@ own and need no such check.
 
 from __future__ import annotations
 
+import hmac
 from typing import TYPE_CHECKING, Any
 
 from litestar import Request
@@ -60,7 +61,8 @@ def _resolve(request: Request[Any, Any, Any]) -> User | None:
     user = ctx.users.resolve(session)
     if user is None:
         return None
-    if request.method not in _SAFE and request.headers.get("x-csrf-token", "") != csrf_token(ctx, session):
+    sent = request.headers.get("x-csrf-token", "")
+    if request.method not in _SAFE and not hmac.compare_digest(sent.encode(), csrf_token(ctx, session).encode()):
         raise PermissionDenied("missing or wrong X-CSRF-Token header", code="csrf")
     return user
 

@@ -23,6 +23,7 @@ STATUS: dict[type[errors.PhotoshareError], int] = {
     errors.Gone: 410,
     errors.TooLarge: 413,
     errors.UnsupportedMedia: 415,
+    errors.RateLimited: 429,
     errors.InsufficientStorage: 507,
     errors.SettingsError: 400,
 }
@@ -34,7 +35,7 @@ def _body(code: str, message: str, extra: dict[str, Any] | None = None) -> dict[
 
 def domain_error(request: Request[Any, Any, Any], exc: errors.PhotoshareError) -> Response[Any]:
     status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {"Retry-After": "60"} if status == 429 else None
     return Response(_body(exc.code, exc.message), status_code=status, headers=headers)
 
 

@@ -34,6 +34,18 @@ class Job:
     max_attempts: int
 
 
+def _job(row: dict[str, Any]) -> Job:
+    return Job(
+        id=row["id"],
+        queue=row["queue"],
+        name=row["name"],
+        payload=json.loads(row["payload"]),
+        user_id=row["user_id"],
+        attempts=row["attempts"],
+        max_attempts=row["max_attempts"],
+    )
+
+
 class JobQueue:
     def __init__(self, db: Database, settings: JobSettings) -> None:
         self.db = db
@@ -87,7 +99,8 @@ class JobQueue:
         with self.db.transaction():
             row = self.db.one(
                 "SELECT id FROM jobs WHERE queue = ? AND ((status = 'queued' AND run_after <= ?)"
-                " OR (status = 'running' AND lease_until < ?)) ORDER BY run_after, id LIMIT 1",
+                " OR (status = 'running' AND lease_until < ? AND attempts < max_attempts))"
+                " ORDER BY run_after, id LIMIT 1",
                 (queue, now, now),
             )
             if row is None:
@@ -98,15 +111,7 @@ class JobQueue:
                 (now + self.settings.lease_s, now_iso(), row["id"]),
             )
         assert claimed is not None
-        return Job(
-            id=claimed["id"],
-            queue=claimed["queue"],
-            name=claimed["name"],
-            payload=json.loads(claimed["payload"]),
-            user_id=claimed["user_id"],
-            attempts=claimed["attempts"],
-            max_attempts=claimed["max_attempts"],
-        )
+        return _job(claimed)
 
     def complete(self, job: Job) -> None:
         with self.db.transaction():
@@ -136,24 +141,43 @@ class JobQueue:
             (now_iso(), job_id),
         )
 
-    def recover(self) -> int:
+    def recover(self) -> list[Job]:
         """At start-up: jobs left running by a previous (crashed) process become claimable now.
 
         Only one serving process owns a data folder (see context.DataDirLock), so every running row
-        here is an orphan. The attempt stays counted: a file that kills the process is still
-        dead-lettered after max_attempts instead of crash-looping the appliance.
+        here is an orphan. The attempt stays counted, so a file that kills the process is
+        dead-lettered after max_attempts instead of crash-looping the appliance; those jobs are
+        returned so the runner can record the failure where users see it.
         """
-        return self.db.execute(
-            "UPDATE jobs SET status = 'queued', lease_until = NULL, run_after = ?, updated_at = ?"
-            " WHERE status = 'running'",
-            (time.time(), now_iso()),
+        with self.db.transaction():
+            lost = self._bury_lost("status = 'running'")
+            self.db.execute(
+                "UPDATE jobs SET status = 'queued', lease_until = NULL, run_after = ?, updated_at = ?"
+                " WHERE status = 'running'",
+                (time.time(), now_iso()),
+            )
+        return lost
+
+    def reap_expired(self) -> list[Job]:
+        """Dead-letter running jobs whose lease ran out after their last allowed attempt."""
+        return self._bury_lost("status = 'running' AND lease_until < ?", (time.time(),))
+
+    def _bury_lost(self, where: str, params: tuple[Any, ...] = ()) -> list[Job]:
+        rows = self.db.query(
+            "UPDATE jobs SET status = 'dead', lease_until = NULL, updated_at = ?,"
+            " last_error = 'the worker running this job was lost (crash or timeout) on its last attempt'"
+            f" WHERE {where} AND attempts >= max_attempts"
+            " RETURNING id, queue, name, payload, user_id, attempts, max_attempts",
+            (now_iso(), *params),
         )
+        return [_job(r) for r in rows]
 
     def retry(self, job_id: str | None = None) -> int:
         """Requeue one dead job, or every dead job, with a fresh attempt budget."""
+        # OR IGNORE: a dead job whose dedupe_key is pending again stays dead (the pending one does the work).
         sql = (
-            "UPDATE jobs SET status = 'queued', attempts = 0, run_after = ?, last_error = NULL, updated_at = ?"
-            " WHERE status = 'dead'"
+            "UPDATE OR IGNORE jobs SET status = 'queued', attempts = 0, run_after = ?, last_error = NULL,"
+            " updated_at = ? WHERE status = 'dead'"
         )
         params: tuple[Any, ...] = (time.time(), now_iso())
         if job_id:

@@ -34,7 +34,8 @@ class JobRunner:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
-        self.queue.recover()
+        for job in self.queue.recover():
+            self._record_dead(job, "the appliance stopped while processing this file, on its last attempt")
         for queue_name, size in self.pool_sizes.items():
             for i in range(size):
                 t = threading.Thread(target=self._worker, args=(queue_name,), name=f"job-{queue_name}-{i}", daemon=True)
@@ -70,6 +71,8 @@ class JobRunner:
     def run_one(self, queue_name: str) -> bool:
         job = self.queue.claim(queue_name)
         if job is None:
+            for lost in self.queue.reap_expired():
+                self._record_dead(lost, "processing timed out on its last attempt")
             return False
         with self._lock:
             self._running[job.id] = job
@@ -99,14 +102,16 @@ class JobRunner:
         self.processed += 1
 
     def _give_up(self, job: Job, detail: str, *, permanent: bool, reason: str | None = None) -> None:
-        dead = self.queue.fail(job, detail, permanent=permanent)
-        if not dead:
-            return
+        if self.queue.fail(job, detail, permanent=permanent):
+            self._record_dead(job, reason or detail)
+
+    def _record_dead(self, job: Job, reason: str) -> None:
+        """Tell the job's owner (through the handler's on_dead hook) that it was given up."""
         self.failed += 1
         handler = HANDLERS.get(job.name)
         if handler is not None and handler.on_dead is not None:
             try:
-                handler.on_dead(self.ctx, job.payload, reason or detail)
+                handler.on_dead(self.ctx, job.payload, reason)
             except Exception:
                 log.exception("on_dead hook of %s failed", job.name)
 

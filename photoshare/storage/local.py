@@ -112,7 +112,10 @@ class LocalBlobStore:
         if not s.exists():
             raise BlobNotFound(src)
         d.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(s, d)
+        try:
+            os.replace(s, d)
+        except FileNotFoundError:
+            raise BlobNotFound(src) from None  # a concurrent move won the race
         _fsync_dir(d.parent)
         _fsync_dir(s.parent)
 

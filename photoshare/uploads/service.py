@@ -178,6 +178,9 @@ class UploadService:
             if not self.store.exists(final_key):
                 raise Conflict("the uploaded bytes are gone; upload again", code="not_uploaded") from None
         with self.db.transaction():
+            # Re-checked under the write lock: of two concurrent confirms exactly one creates the photo.
+            if self.db.value("SELECT status FROM uploads WHERE id = ?", (upload_id,)) == "confirmed":
+                raise Conflict("this upload has already been confirmed", code="already_confirmed")
             photo = self.photos.create(
                 user,
                 original_key=final_key,

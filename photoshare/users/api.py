@@ -12,7 +12,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.params import JSONBody
 
-from photoshare.errors import PhotoshareError
+from photoshare.errors import PhotoshareError, RateLimited
 from photoshare.http.auth import SESSION_COOKIE, CurrentUser, csrf_token, get_ctx
 from photoshare.users.models import User
 
@@ -26,10 +26,6 @@ class LoginBody(msgspec.Struct):
 
 class TokenBody(msgspec.Struct):
     name: str = "token"
-
-
-class RateLimited(PhotoshareError):
-    code = "rate_limited"
 
 
 class LoginLimiter:

@@ -25,6 +25,10 @@ _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
 _TOUCH_EVERY_S = 300  # last_used_at is informative; writing it on every request would serialise reads
 
 
+PASSWORD_HASHER = PasswordHasher()
+"""argon2id with argon2-cffi's recommended parameters (RFC 9106 low-memory profile)."""
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -33,9 +37,15 @@ class UserService:
     def __init__(self, repo: UserRepo, *, session_days: int) -> None:
         self.repo = repo
         self.session_days = session_days
-        self._hasher = PasswordHasher()
-        # Verifying against a dummy hash for unknown users keeps login timing uniform.
-        self._dummy_hash = self._hasher.hash(secrets.token_hex(8))
+        self._hasher = PASSWORD_HASHER
+        self._dummy: str | None = None
+
+    @property
+    def _dummy_hash(self) -> str:
+        # Verifying against a dummy hash for unknown users keeps login timing uniform; made on first need.
+        if self._dummy is None:
+            self._dummy = self._hasher.hash(secrets.token_hex(8))
+        return self._dummy
 
     # -- accounts ----------------------------------------------------------------------------
     @staticmethod

@@ -323,7 +323,11 @@ def test_config_file(tmp_path: Path) -> None:
     assert {u["username"] for u in json.loads(out)} == {"root", "bob"}
     # An environment override still wins over the file.
     other = tmp_path / "other"
-    ok(run_cli("init", "--config", str(config), "--admin-password", ADMIN_PW, cwd=tmp_path, PHOTOSHARE_DATA_DIR=str(other)))
+    ok(
+        run_cli(
+            "init", "--config", str(config), "--admin-password", ADMIN_PW, cwd=tmp_path, PHOTOSHARE_DATA_DIR=str(other)
+        )
+    )
     assert (other / "photoshare.db").is_file()
 
 

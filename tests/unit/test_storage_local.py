@@ -228,7 +228,9 @@ def test_original_key_is_content_addressed_with_extension() -> None:
     assert original_key(other, "image/jpeg") != key
 
 
-@pytest.mark.parametrize("bad", ["", "abc", "g" * 64, SHA.upper(), SHA[:-1], SHA + "0", "../" + SHA[3:], SHA[:63] + "/"])
+@pytest.mark.parametrize(
+    "bad", ["", "abc", "g" * 64, SHA.upper(), SHA[:-1], SHA + "0", "../" + SHA[3:], SHA[:63] + "/"]
+)
 def test_keys_reject_non_hex(bad: str) -> None:
     with pytest.raises(ValueError):
         original_key(bad, "image/jpeg")
