@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from urllib.parse import parse_qs
 
 from photoshare.delivery.cache import MediaCache, MediaEntry, VariantFile
 from photoshare.delivery.urls import MEDIA_PREFIX, MediaUrls
@@ -42,7 +41,7 @@ def _choose(formats: dict[str, VariantFile], accept: bytes) -> VariantFile | Non
     # Our preference (smallest first) among what the client accepts: browsers list the modern formats
     # explicitly and JPEG only through */* or image/*, so q-values beyond q=0 carry no useful ranking.
     for fmt, mime in _PREFERENCE:
-        if fmt in formats and mime in accept and not _refused(accept, mime):
+        if fmt in formats and mime in accept and (b"q=0" not in accept or not _refused(accept, mime)):
             return formats[fmt]
     return formats.get("jpeg") or next(iter(formats.values()), None)
 
@@ -68,11 +67,37 @@ def _parse_range(value: bytes, size: int) -> tuple[int, int] | None:
         return None
 
 
+def _signature_params(query: bytes) -> tuple[str, str]:
+    exp = sig = ""
+    for part in query.split(b"&"):
+        key, _, value = part.partition(b"=")
+        if key == b"exp":
+            exp = value.decode("latin-1")
+        elif key == b"sig":
+            sig = value.decode("latin-1")
+    return exp, sig
+
+
 class MediaServer:
     def __init__(self, cache: MediaCache, urls: MediaUrls) -> None:
         self.cache = cache
         self.urls = urls
         self.served = 0
+        # Signed URLs repeat (a grid is re-fetched, many viewers share a link): remember good
+        # signatures; the expiry is still checked on every request.
+        self._good_signatures: dict[tuple[str, str, str, str, str], int] = {}
+
+    def _verified(self, photo_id: str, name: str, version: str, exp: str, sig: str) -> bool:
+        key = (photo_id, name, version, exp, sig)
+        expires = self._good_signatures.get(key)
+        if expires is not None:
+            return expires >= time.time()
+        if not self.urls.verify(photo_id, name, version, exp, sig):
+            return False
+        if len(self._good_signatures) >= 65536:
+            self._good_signatures.clear()
+        self._good_signatures[key] = int(exp)
+        return True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
@@ -98,9 +123,8 @@ class MediaServer:
             await send_error(send, 404, "not_found", "no such media")
             return
         if not (cacheable and entry.public):
-            qs = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            exp, sig = qs.get("exp", [""])[0], qs.get("sig", [""])[0]
-            if not self.urls.verify(photo_id, name, version, exp, sig):
+            exp, sig = _signature_params(scope.get("query_string", b""))
+            if not self._verified(photo_id, name, version, exp, sig):
                 await send_error(send, 403, "forbidden", "this media link is invalid or has expired")
                 return
             cache_control = f"private, max-age={max(0, int(exp) - int(time.time()))}"
