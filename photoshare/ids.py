@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 
-__all__ = ["id_time_ms", "new_id", "token"]
+__all__ = ["id_time_ms", "new_id"]
 
 _lock = threading.Lock()
 _last_ms = 0
@@ -42,10 +42,3 @@ def new_id() -> str:
 def id_time_ms(identifier: str) -> int:
     """The creation time embedded in an id from new_id()."""
     return int(identifier[:12], 16)
-
-
-def token(nbytes: int = 32) -> str:
-    """An unguessable URL-safe secret."""
-    import secrets
-
-    return secrets.token_urlsafe(nbytes)

@@ -7,7 +7,7 @@ JSON, and per-request framework overhead would cap throughput far below what the
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 __all__ = ["Receive", "Scope", "Send", "header", "send_error", "send_json"]
@@ -24,7 +24,7 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-async def send_json(send: Send, status: int, body: dict[str, Any], extra: list[tuple[bytes, bytes]] = ()) -> None:  # type: ignore[assignment]
+async def send_json(send: Send, status: int, body: dict[str, Any], extra: Sequence[tuple[bytes, bytes]] = ()) -> None:
     data = json.dumps(body).encode()
     await send(
         {

@@ -43,7 +43,7 @@ class PostBody(msgspec.Struct):
     visibility: str = "followers"
 
 
-def _confirm_response(ctx: Any, photo: dict[str, Any]) -> dict[str, Any]:
+def _confirm_response(photo: dict[str, Any]) -> dict[str, Any]:
     return {
         "photo_id": photo["id"],
         "status": photo["processing_status"],
@@ -94,7 +94,7 @@ class PhotoController(Controller):
             tags=data.tags,
             location=data.location,
         )
-        return _confirm_response(ctx, ctx.uploads.confirm(user, data.upload_id, meta))
+        return _confirm_response(ctx.uploads.confirm(user, data.upload_id, meta))
 
     @post("/posts", sync_to_thread=True, status_code=201)
     def create_post(
@@ -105,7 +105,7 @@ class PhotoController(Controller):
         ctx = get_ctx(request)
         meta = PhotoMeta(description=data.caption, location=data.location, visibility=data.visibility)
         photo = ctx.uploads.confirm(user, data.media_id, meta)
-        return {"post_id": photo["id"], **_confirm_response(ctx, photo)}
+        return {"post_id": photo["id"], **_confirm_response(photo)}
 
     @post("/photos/upload", sync_to_thread=True, status_code=201)
     def upload_multipart(
@@ -133,7 +133,7 @@ class PhotoController(Controller):
             photo = ctx.uploads.ingest_file(
                 user, Path(tmp.name), filename=upload.filename or "", content_type=upload.content_type, meta=meta
             )
-        return _confirm_response(ctx, photo)
+        return _confirm_response(photo)
 
     @get("/photos", sync_to_thread=True)
     def list_photos(
