@@ -17,6 +17,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from photoshare import __version__
+from photoshare.albums.api import AlbumController
 from photoshare.context import AppContext
 from photoshare.delivery.server import MediaServer
 from photoshare.delivery.urls import MEDIA_PREFIX
@@ -26,6 +27,9 @@ from photoshare.http.pages import PageController
 from photoshare.http.raw import Receive, Scope, Send
 from photoshare.metrics import render_metrics
 from photoshare.photos.api import PhotoController
+from photoshare.sharing.api import ShareController
+from photoshare.sharing.pages import SharePageController
+from photoshare.social.api import SocialController
 from photoshare.uploads.receiver import UploadReceiver
 from photoshare.uploads.service import UPLOAD_PATH
 from photoshare.users.api import AuthController, LoginLimiter
@@ -52,6 +56,10 @@ def create_app(ctx: AppContext) -> Litestar:
         route_handlers=[
             AuthController,
             PhotoController,
+            AlbumController,
+            ShareController,
+            SocialController,
+            SharePageController,
             PageController,
             healthz,
             metrics,
@@ -75,7 +83,7 @@ def create_app(ctx: AppContext) -> Litestar:
 
 def create_asgi(ctx: AppContext, app: Litestar | None = None) -> Any:
     app = app or create_app(ctx)
-    media = MediaServer(ctx.media_cache, ctx.media_urls)
+    media = MediaServer(ctx.media_cache, ctx.media_urls, ctx.access)
     receiver = UploadReceiver(ctx.uploads)
 
     async def asgi(scope: Scope, receive: Receive, send: Send) -> None:

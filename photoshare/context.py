@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from photoshare.albums.repo import AlbumRepo
+from photoshare.albums.service import AlbumService
 from photoshare.db import Database
 from photoshare.db.migrations import migrate
 from photoshare.delivery.cache import MediaCache
@@ -23,7 +25,9 @@ from photoshare.photos.repo import PhotoRepo
 from photoshare.photos.service import PhotoService
 from photoshare.settings import Settings
 from photoshare.sharing.access import Access
+from photoshare.sharing.service import ShareService
 from photoshare.signing import Signer
+from photoshare.social.service import FollowService
 from photoshare.storage.base import BlobStore
 from photoshare.storage.local import LocalBlobStore
 from photoshare.uploads.service import UploadService
@@ -103,6 +107,10 @@ class AppContext:
     jobs: JobQueue
     media_cache: MediaCache
     media_urls: MediaUrls
+    album_repo: AlbumRepo
+    albums: AlbumService
+    shares: ShareService
+    follows: FollowService
     runner: JobRunner = field(init=False)
 
     def close(self) -> None:
@@ -131,12 +139,13 @@ def build_context(settings: Settings, *, create: bool = False) -> AppContext:
     # A new key only for a new folder: silently replacing a lost key would break every signed link.
     signer = Signer(load_secret(data, create=fresh))
     store = make_store(settings)
-    access = Access()
+    access = Access(db)
     jobs = JobQueue(db, settings.jobs)
     media_cache = MediaCache(db, store, settings.delivery.cache_mb * 1024 * 1024)
     media_urls = MediaUrls(settings.base_url, signer, settings.delivery.signed_url_ttl_s)
     photo_repo = PhotoRepo(db)
     photos = PhotoService(db, photo_repo, jobs, access, media_urls, media_cache)
+    album_repo = AlbumRepo(db)
     ctx = AppContext(
         settings=settings,
         db=db,
@@ -150,6 +159,10 @@ def build_context(settings: Settings, *, create: bool = False) -> AppContext:
         jobs=jobs,
         media_cache=media_cache,
         media_urls=media_urls,
+        album_repo=album_repo,
+        albums=AlbumService(db, album_repo, photo_repo, photos, access),
+        shares=ShareService(db, access, photo_repo, album_repo, photos, signer, settings.base_url),
+        follows=FollowService(db, access),
     )
-    ctx.runner = JobRunner(jobs, ctx, {"media": settings.jobs.media_workers})
+    ctx.runner = JobRunner(jobs, ctx, {"media": settings.jobs.media_workers}, schedules={"trash.sweep": 3600.0})
     return ctx

@@ -101,6 +101,11 @@ class ImagingSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     avif_quality: int = 55
 
 
+class TrashSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    retention_days: int = 30
+    """Deleted photos stay restorable this long, then a job frees their space."""
+
+
 class DeliverySettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     signed_url_ttl_s: int = 3600
     """Lifetime of signed URLs for media that is not public."""
@@ -118,6 +123,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     jobs: JobSettings = msgspec.field(default_factory=JobSettings)
     imaging: ImagingSettings = msgspec.field(default_factory=ImagingSettings)
     delivery: DeliverySettings = msgspec.field(default_factory=DeliverySettings)
+    trash: TrashSettings = msgspec.field(default_factory=TrashSettings)
 
     @property
     def data_path(self) -> Path:
@@ -220,6 +226,8 @@ def _validate(s: Settings) -> None:
             problems.append(f"limits.{name} must be positive")
     if s.limits.min_free_disk_mb < 0:
         problems.append("limits.min_free_disk_mb must not be negative")
+    if s.trash.retention_days < 0:
+        problems.append("trash.retention_days must not be negative")
     if s.jobs.media_workers < 1:
         problems.append("jobs.media_workers must be at least 1")
     if s.jobs.max_attempts < 1:

@@ -166,6 +166,78 @@ def m001_core(conn: apsw.Connection) -> None:
     )
 
 
+@migration
+def m002_albums_sharing(conn: apsw.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE albums (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            title TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            cover_photo_id TEXT REFERENCES photos(id) ON DELETE SET NULL,
+            visibility TEXT NOT NULL DEFAULT 'private'
+                CHECK (visibility IN ('private', 'followers', 'shared', 'public')),
+            version INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX albums_user ON albums(user_id, id);
+
+        CREATE TABLE album_photos (
+            album_id TEXT NOT NULL REFERENCES albums(id) ON DELETE CASCADE,
+            photo_id TEXT NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
+            added_by TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (album_id, photo_id)
+        ) STRICT;
+        CREATE INDEX album_photos_photo ON album_photos(photo_id);
+        CREATE INDEX album_photos_order ON album_photos(album_id, position);
+
+        -- A share of one photo or album: a link (token, optional password/expiry/max views), a grant to
+        -- chosen users (rows in share_recipients), or "public".
+        CREATE TABLE shares (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            target_type TEXT NOT NULL CHECK (target_type IN ('photo', 'album')),
+            target_id TEXT NOT NULL,
+            type TEXT NOT NULL CHECK (type IN ('link', 'users', 'public')),
+            permissions TEXT NOT NULL CHECK (permissions IN ('view', 'download')),
+            token TEXT UNIQUE,
+            password_hash TEXT,
+            expires_at TEXT,
+            max_views INTEGER,
+            view_count INTEGER NOT NULL DEFAULT 0,
+            revoked_at TEXT,
+            created_at TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX shares_target ON shares(target_type, target_id);
+        CREATE INDEX shares_user ON shares(user_id, id);
+
+        CREATE TABLE share_recipients (
+            share_id TEXT NOT NULL REFERENCES shares(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            owner_id TEXT NOT NULL,
+            PRIMARY KEY (share_id, user_id)
+        ) STRICT;
+        CREATE INDEX share_recipients_user ON share_recipients(user_id);
+
+        CREATE TABLE follows (
+            follower_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            followee_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            status TEXT NOT NULL DEFAULT 'accepted' CHECK (status IN ('accepted', 'pending')),
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (follower_id, followee_id)
+        ) STRICT;
+        CREATE INDEX follows_followee ON follows(followee_id, follower_id);
+
+        CREATE INDEX photos_trash ON photos(user_id, deleted_at) WHERE deleted_at IS NOT NULL;
+        """
+    )
+
+
 def pending(db: Database) -> list[str]:
     done = _applied(db)
     return [name for name, _ in MIGRATIONS if name not in done]

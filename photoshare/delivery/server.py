@@ -13,6 +13,7 @@ import time
 from photoshare.delivery.cache import MediaCache, MediaEntry, VariantFile
 from photoshare.delivery.urls import MEDIA_PREFIX, MediaUrls
 from photoshare.http.raw import Receive, Scope, Send, header, send_error, send_json
+from photoshare.sharing.access import Access
 from photoshare.storage.base import BlobNotFound
 
 __all__ = ["MediaServer"]
@@ -67,32 +68,37 @@ def _parse_range(value: bytes, size: int) -> tuple[int, int] | None:
         return None
 
 
-def _signature_params(query: bytes) -> tuple[str, str]:
-    exp = sig = ""
+def _signature_params(query: bytes) -> tuple[str, str, str]:
+    exp = viewer = sig = ""
     for part in query.split(b"&"):
         key, _, value = part.partition(b"=")
         if key == b"exp":
             exp = value.decode("latin-1")
+        elif key == b"v":
+            viewer = value.decode("latin-1")
         elif key == b"sig":
             sig = value.decode("latin-1")
-    return exp, sig
+    return exp, viewer, sig
 
 
 class MediaServer:
-    def __init__(self, cache: MediaCache, urls: MediaUrls) -> None:
+    def __init__(self, cache: MediaCache, urls: MediaUrls, access: Access) -> None:
         self.cache = cache
         self.urls = urls
+        self.access = access
         self.served = 0
+        # (viewer scope, photo, original?) -> (allowed, access generation it was decided in)
+        self._decisions: dict[tuple[str, str, bool], tuple[bool, int]] = {}
         # Signed URLs repeat (a grid is re-fetched, many viewers share a link): remember good
         # signatures; the expiry is still checked on every request.
         self._good_signatures: dict[tuple[str, str, str, str, str], int] = {}
 
-    def _verified(self, photo_id: str, name: str, version: str, exp: str, sig: str) -> bool:
-        key = (photo_id, name, version, exp, sig)
+    def _verified(self, photo_id: str, name: str, version: str, exp: str, viewer: str, sig: str) -> bool:
+        key = (photo_id, name, version, exp + viewer, sig)
         expires = self._good_signatures.get(key)
         if expires is not None:
             return expires >= time.time()
-        if not self.urls.verify(photo_id, name, version, exp, sig):
+        if not self.urls.verify(photo_id, name, version, exp, viewer, sig):
             return False
         if len(self._good_signatures) >= 65536:
             self._good_signatures.clear()
@@ -123,8 +129,10 @@ class MediaServer:
             await send_error(send, 404, "not_found", "no such media")
             return
         if not (cacheable and entry.public):
-            exp, sig = _signature_params(scope.get("query_string", b""))
-            if not self._verified(photo_id, name, version, exp, sig):
+            exp, viewer, sig = _signature_params(scope.get("query_string", b""))
+            if not self._verified(photo_id, name, version, exp, viewer, sig) or not await self._allowed(
+                viewer, photo_id, name == "original"
+            ):
                 await send_error(send, 403, "forbidden", "this media link is invalid or has expired")
                 return
             cache_control = f"private, max-age={max(0, int(exp) - int(time.time()))}"
@@ -136,6 +144,19 @@ class MediaServer:
                 await send_error(send, 404, "not_found", "no such media")
                 return
         await self._send_blob(scope, send, f, cache_control, vary=name != "original")
+
+    async def _allowed(self, viewer: str, photo_id: str, original: bool) -> bool:
+        """Does the viewer the URL was minted for still have access? Cached until access changes."""
+        key = (viewer, photo_id, original)
+        generation = self.access.generation
+        decided = self._decisions.get(key)
+        if decided is not None and decided[1] == generation:
+            return decided[0]
+        allowed = await asyncio.to_thread(self.access.media_scope_allows, viewer, photo_id, original)
+        if len(self._decisions) >= 65536:
+            self._decisions.clear()
+        self._decisions[key] = (allowed, generation)
+        return allowed
 
     @staticmethod
     def _resolve(entry: MediaEntry, name: str, version: str) -> tuple[VariantFile | None, bool]:

@@ -1,8 +1,10 @@
 """Media URLs: `{public_url}/media/{photo_id}/{variant}/{version}`.
 
 `version` is a hash of the bytes behind the URL, so a URL names immutable content and a CDN may
-cache it forever. Media that is not public additionally carries `?exp=…&sig=…`: a short-lived
-capability minted only after sharing/access.py said yes.
+cache it forever. Media that is not public additionally carries `?exp=…&v=…&sig=…`: a short-lived
+capability minted only after sharing/access.py said yes. `v` names the viewer it was minted for
+("u.<user>", "s.<share link>" or "p" for anonymous visitors), so the media server can re-check that
+viewer's access and a revocation applies at once, not when the URL expires.
 """
 
 from __future__ import annotations
@@ -32,30 +34,36 @@ class MediaUrls:
         step = max(1, self.ttl_s // 4)
         return int(math.ceil((time.time() + self.ttl_s) / step) * step)
 
-    def message(self, photo_id: str, name: str, version: str, exp: int) -> str:
-        return f"{photo_id}/{name}/{version}/{exp}"
+    def message(self, photo_id: str, name: str, version: str, exp: int, scope: str) -> str:
+        return f"{photo_id}/{name}/{version}/{exp}/{scope}"
 
-    def url(self, photo_id: str, name: str, version: str, *, signed: bool) -> str:
+    def url(self, photo_id: str, name: str, version: str, *, scope: str | None) -> str:
+        """An unsigned URL when `scope` is None (public media), else one signed for that viewer."""
         path = f"{self.base_url}{MEDIA_PREFIX}{photo_id}/{name}/{version}"
-        if not signed:
+        if scope is None:
             return path
         exp = self._expiry()
-        return f"{path}?exp={exp}&sig={self.signer.mac(_PURPOSE, self.message(photo_id, name, version, exp))}"
+        sig = self.signer.mac(_PURPOSE, self.message(photo_id, name, version, exp, scope))
+        return f"{path}?exp={exp}&v={scope}&sig={sig}"
 
-    def verify(self, photo_id: str, name: str, version: str, exp: str, sig: str) -> bool:
+    def verify(self, photo_id: str, name: str, version: str, exp: str, scope: str, sig: str) -> bool:
         if not exp.isdigit() or int(exp) < time.time():
             return False
-        return self.signer.check(_PURPOSE, self.message(photo_id, name, version, int(exp)), sig)
+        return self.signer.check(_PURPOSE, self.message(photo_id, name, version, int(exp), scope), sig)
 
-    def for_photo(self, photo: dict[str, Any], *, public: bool, download: bool) -> dict[str, str | None]:
-        """URLs for every variant (and the original when `download`); all None until processed."""
+    def for_photo(self, photo: dict[str, Any], *, scope: str, download: bool) -> dict[str, str | None]:
+        """URLs for every variant (and the original when `download`); all None until processed.
+
+        Public photos get unsigned, CDN-cacheable variant URLs; everything else is signed for `scope`.
+        """
         urls: dict[str, str | None] = {"original": None, "large": None, "medium": None, "thumb": None}
         version = photo.get("variant_version")
         if photo.get("processing_status") != "ready" or not version:
             return urls
+        variant_scope = None if photo["visibility"] == "public" and not photo.get("deleted_at") else scope
         for name in VARIANT_NAMES:
-            urls[name] = self.url(photo["id"], name, version, signed=not public)
+            urls[name] = self.url(photo["id"], name, version, scope=variant_scope)
         if download:
             # Originals are never served unsigned: downloading is a permission of its own.
-            urls["original"] = self.url(photo["id"], "original", photo["sha256"][:16], signed=True)
+            urls["original"] = self.url(photo["id"], "original", photo["sha256"][:16], scope=scope)
         return urls

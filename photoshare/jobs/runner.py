@@ -21,10 +21,14 @@ log = logging.getLogger("photoshare.jobs")
 
 
 class JobRunner:
-    def __init__(self, queue: JobQueue, ctx: Any, pool_sizes: dict[str, int]) -> None:
+    def __init__(
+        self, queue: JobQueue, ctx: Any, pool_sizes: dict[str, int], schedules: dict[str, float] | None = None
+    ) -> None:
         self.queue = queue
         self.ctx = ctx
         self.pool_sizes = pool_sizes
+        self.schedules = schedules or {}
+        """Jobs enqueued periodically: name -> interval in seconds (first run soon after start)."""
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._running: dict[str, Job] = {}
@@ -41,6 +45,10 @@ class JobRunner:
                 t = threading.Thread(target=self._worker, args=(queue_name,), name=f"job-{queue_name}-{i}", daemon=True)
                 t.start()
                 self._threads.append(t)
+        if self.schedules:
+            t = threading.Thread(target=self._scheduler, name="job-scheduler", daemon=True)
+            t.start()
+            self._threads.append(t)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Let running jobs finish (up to `timeout`), then hand unfinished ones back to the queue."""
@@ -54,6 +62,20 @@ class JobRunner:
         for job in leftovers:
             self.queue.release(job.id)
         self._threads.clear()
+
+    def _scheduler(self) -> None:
+        due = {name: time.monotonic() + 5.0 for name in self.schedules}
+        while not self._stop.is_set():
+            now = time.monotonic()
+            for name, interval in self.schedules.items():
+                if now >= due[name]:
+                    try:
+                        # The dedupe key keeps one pending run per schedule, however long a run takes.
+                        self.queue.enqueue(name, {}, dedupe_key=f"schedule:{name}")
+                    except Exception:
+                        log.exception("could not schedule %s", name)
+                    due[name] = now + interval
+            self._stop.wait(max(0.1, min(due.values()) - time.monotonic()))
 
     # -- work --------------------------------------------------------------------------------
     def _worker(self, queue_name: str) -> None:

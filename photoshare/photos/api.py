@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
 
@@ -34,6 +34,10 @@ class ConfirmBody(msgspec.Struct):
     tags: list[str] | None = None
     visibility: str = "private"
     location: str | None = None
+
+
+class TagsBody(msgspec.Struct):
+    tags: list[str]
 
 
 class PostBody(msgspec.Struct):
@@ -84,8 +88,6 @@ class PhotoController(Controller):
     def confirm(
         self, request: Request[Any, Any, Any], user: CurrentUser, data: JSONBody[ConfirmBody]
     ) -> dict[str, Any]:
-        if data.album_id:
-            raise InvalidInput("albums are not available yet", code="unknown_album")
         ctx = get_ctx(request)
         meta = PhotoMeta(
             title=data.title,
@@ -94,7 +96,12 @@ class PhotoController(Controller):
             tags=data.tags,
             location=data.location,
         )
-        return _confirm_response(ctx.uploads.confirm(user, data.upload_id, meta))
+        if data.album_id:  # checked before the upload is consumed
+            ctx.access.require_album_edit(user, ctx.album_repo.get(data.album_id))
+        photo = ctx.uploads.confirm(user, data.upload_id, meta)
+        if data.album_id:
+            ctx.albums.add_photos(user, data.album_id, [photo["id"]])
+        return _confirm_response(photo)
 
     @post("/posts", sync_to_thread=True, status_code=201)
     def create_post(
@@ -143,8 +150,12 @@ class PhotoController(Controller):
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
         album_id: FromQuery[str | None] = None,
+        tag: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
-        return get_ctx(request).photos.list_own(user, cursor=cursor, limit=limit, album_id=album_id)
+        ctx = get_ctx(request)
+        if album_id:
+            return ctx.albums.photos_page(user, album_id, cursor=cursor, limit=limit)
+        return ctx.photos.list_own(user, cursor=cursor, limit=limit, tag=tag)
 
     @get("/photos/{photo_id:str}", sync_to_thread=True)
     def get_photo(self, request: Request[Any, Any, Any], viewer: Viewer, photo_id: FromPath[str]) -> dict[str, Any]:
@@ -159,3 +170,49 @@ class PhotoController(Controller):
         data: JSONBody[dict[str, Any]],
     ) -> dict[str, Any]:
         return get_ctx(request).photos.update(user, photo_id, data)
+
+    @delete("/photos/{photo_id:str}", sync_to_thread=True, status_code=200)
+    def delete_photo(
+        self,
+        request: Request[Any, Any, Any],
+        user: CurrentUser,
+        photo_id: FromPath[str],
+        purge: FromQuery[bool] = False,
+    ) -> dict[str, Any]:
+        return get_ctx(request).photos.delete(user, photo_id, purge=purge)
+
+    @post("/photos/{photo_id:str}/restore", sync_to_thread=True, status_code=200)
+    def restore_photo(
+        self, request: Request[Any, Any, Any], user: CurrentUser, photo_id: FromPath[str]
+    ) -> dict[str, Any]:
+        return get_ctx(request).photos.restore(user, photo_id)
+
+    @get("/trash", sync_to_thread=True)
+    def trash(
+        self,
+        request: Request[Any, Any, Any],
+        user: CurrentUser,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+    ) -> dict[str, Any]:
+        return get_ctx(request).photos.trash(user, cursor=cursor, limit=limit)
+
+    @post("/trash/empty", sync_to_thread=True, status_code=200)
+    def empty_trash(self, request: Request[Any, Any, Any], user: CurrentUser) -> dict[str, Any]:
+        return get_ctx(request).photos.empty_trash(user)
+
+    @post("/photos/{photo_id:str}/tags", sync_to_thread=True, status_code=200)
+    def add_tags(
+        self, request: Request[Any, Any, Any], user: CurrentUser, photo_id: FromPath[str], data: JSONBody[TagsBody]
+    ) -> dict[str, Any]:
+        return get_ctx(request).photos.add_tags(user, photo_id, data.tags)
+
+    @delete("/photos/{photo_id:str}/tags/{tag:str}", sync_to_thread=True, status_code=200)
+    def remove_tag(
+        self, request: Request[Any, Any, Any], user: CurrentUser, photo_id: FromPath[str], tag: FromPath[str]
+    ) -> dict[str, Any]:
+        return get_ctx(request).photos.remove_tag(user, photo_id, tag)
+
+    @get("/tags", sync_to_thread=True)
+    def list_tags(self, request: Request[Any, Any, Any], user: CurrentUser) -> dict[str, Any]:
+        return get_ctx(request).photos.tags(user)

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -133,3 +134,39 @@ def process_photo(ctx: AppContext, payload: dict[str, Any]) -> None:
             failure_reason=None,
         )
     ctx.photos.invalidate(photo_id)
+
+
+@job("photo.purge", queue="media")
+def purge_photo(ctx: AppContext, payload: dict[str, Any]) -> None:
+    """Remove a trashed photo for good: its rows, its shares, and blobs no other photo still uses.
+
+    Blobs are content-addressed, so the same original (and its variants) may belong to another
+    photo; those stay. Idempotent: a re-run after a crash finds less to do.
+    """
+    photo_id = payload["photo_id"]
+    photo = ctx.photo_repo.get(photo_id)
+    if photo is None or not photo["deleted_at"]:
+        return  # restored in the meantime, or already gone
+    keys = [v["object_key"] for v in ctx.photo_repo.variants([photo_id])[photo_id]]
+    with ctx.db.transaction():
+        ctx.db.execute("DELETE FROM shares WHERE target_type = 'photo' AND target_id = ?", (photo_id,))
+        ctx.db.execute("UPDATE albums SET cover_photo_id = NULL WHERE cover_photo_id = ?", (photo_id,))
+        ctx.photo_repo.delete(photo_id)
+        shared_blobs = ctx.photo_repo.others_with_sha(photo_id, photo["sha256"]) > 0
+    ctx.photos.invalidate(photo_id)
+    if not shared_blobs:
+        # Rows first, blobs second: a crash in between leaves an orphan blob (found by verify), never
+        # a row pointing at nothing.
+        for key in [*keys, photo["original_key"]]:
+            ctx.store.delete(key)
+
+
+@job("trash.sweep", queue="media")
+def sweep_trash(ctx: AppContext, payload: dict[str, Any]) -> None:
+    """Purge every photo that has been in the trash longer than the retention period."""
+    from photoshare.clock import to_iso
+
+    cutoff = to_iso(time.time() - ctx.settings.trash.retention_days * 86400)
+    with ctx.db.transaction():
+        for photo_id in ctx.photo_repo.trashed_ids(before=cutoff):
+            ctx.jobs.enqueue("photo.purge", {"photo_id": photo_id}, dedupe_key=f"purge:{photo_id}")

@@ -45,18 +45,52 @@ class PhotoRepo:
             f"UPDATE photos SET {cols}, updated_at = ? WHERE id = ?", (*fields.values(), now_iso(), photo_id)
         )
 
-    def list_for_owner(self, user_id: str, *, before_id: str | None, limit: int) -> list[dict[str, Any]]:
+    def list_for_owner(
+        self, user_id: str, *, before_id: str | None, limit: int, tag: str | None = None
+    ) -> list[dict[str, Any]]:
+        sql = "SELECT p.* FROM photos p WHERE p.user_id = ? AND p.deleted_at IS NULL"
+        params: list[Any] = [user_id]
+        if tag:
+            sql += " AND EXISTS (SELECT 1 FROM photo_tags t WHERE t.photo_id = p.id AND t.tag = ?)"
+            params.append(tag)
         if before_id:
-            return self.db.query(
-                "SELECT * FROM photos WHERE user_id = ? AND deleted_at IS NULL AND id < ? ORDER BY id DESC LIMIT ?",
-                (user_id, before_id, limit),
-            )
-        return self.db.query(
-            "SELECT * FROM photos WHERE user_id = ? AND deleted_at IS NULL ORDER BY id DESC LIMIT ?", (user_id, limit)
-        )
+            sql += " AND p.id < ?"
+            params.append(before_id)
+        return self.db.query(sql + " ORDER BY p.id DESC LIMIT ?", (*params, limit))
 
-    def count_for_owner(self, user_id: str) -> int:
-        return int(self.db.value("SELECT COUNT(*) FROM photos WHERE user_id = ? AND deleted_at IS NULL", (user_id,)))
+    def count_for_owner(self, user_id: str, tag: str | None = None) -> int:
+        sql = "SELECT COUNT(*) FROM photos p WHERE p.user_id = ? AND p.deleted_at IS NULL"
+        params: list[Any] = [user_id]
+        if tag:
+            sql += " AND EXISTS (SELECT 1 FROM photo_tags t WHERE t.photo_id = p.id AND t.tag = ?)"
+            params.append(tag)
+        return int(self.db.value(sql, params))
+
+    def list_trash(self, user_id: str, *, before_id: str | None, limit: int) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM photos WHERE user_id = ? AND deleted_at IS NOT NULL"
+        params: list[Any] = [user_id]
+        if before_id:
+            sql += " AND id < ?"
+            params.append(before_id)
+        return self.db.query(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
+
+    def trashed_ids(self, user_id: str | None = None, *, before: str | None = None) -> list[str]:
+        """Trashed photos of one user, or of everyone trashed before the `before` timestamp."""
+        sql = "SELECT id FROM photos WHERE deleted_at IS NOT NULL"
+        params: list[Any] = []
+        if user_id:
+            sql += " AND user_id = ?"
+            params.append(user_id)
+        if before:
+            sql += " AND deleted_at < ?"
+            params.append(before)
+        return [r["id"] for r in self.db.query(sql, params)]
+
+    def others_with_sha(self, photo_id: str, sha256: str) -> int:
+        return int(self.db.value("SELECT COUNT(*) FROM photos WHERE sha256 = ? AND id != ?", (sha256, photo_id)))
+
+    def delete(self, photo_id: str) -> None:
+        self.db.execute("DELETE FROM photos WHERE id = ?", (photo_id,))
 
     # -- variants ----------------------------------------------------------------------------
     def replace_variants(self, photo_id: str, user_id: str, variants: list[dict[str, Any]]) -> None:
@@ -111,13 +145,28 @@ class PhotoRepo:
     def set_user_tags(self, photo_id: str, user_id: str, tags: list[str]) -> None:
         with self.db.transaction():
             self.db.execute("DELETE FROM photo_tags WHERE photo_id = ? AND source = 'user'", (photo_id,))
-            stamp = now_iso()
+            self.add_user_tags(photo_id, user_id, tags)
+
+    def add_user_tags(self, photo_id: str, user_id: str, tags: list[str]) -> None:
+        stamp = now_iso()
+        with self.db.transaction():
             for tag in tags:
                 self.db.execute(
                     "INSERT OR IGNORE INTO photo_tags (photo_id, user_id, tag, source, created_at)"
                     " VALUES (?, ?, ?, 'user', ?)",
                     (photo_id, user_id, tag, stamp),
                 )
+
+    def remove_user_tag(self, photo_id: str, tag: str) -> None:
+        self.db.execute("DELETE FROM photo_tags WHERE photo_id = ? AND tag = ? AND source = 'user'", (photo_id, tag))
+
+    def tag_counts(self, user_id: str) -> list[dict[str, Any]]:
+        return self.db.query(
+            "SELECT t.tag, COUNT(*) AS count FROM photo_tags t JOIN photos p ON p.id = t.photo_id"
+            " WHERE t.user_id = ? AND t.source = 'user' AND p.deleted_at IS NULL"
+            " GROUP BY t.tag ORDER BY count DESC, t.tag",
+            (user_id,),
+        )
 
     def tags(self, photo_ids: list[str]) -> dict[str, dict[str, list[dict[str, Any]]]]:
         out: dict[str, dict[str, list[dict[str, Any]]]] = {pid: {"user": [], "ml": []} for pid in photo_ids}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -11,14 +9,15 @@ from typing import Any
 from photoshare.clock import now_iso
 from photoshare.db import Database
 from photoshare.delivery.urls import MediaUrls
-from photoshare.errors import InvalidInput, NotFound
+from photoshare.errors import Conflict, InvalidInput, NotFound
 from photoshare.ids import new_id
 from photoshare.jobs.queue import JobQueue
+from photoshare.pagination import decode_cursor, encode_cursor, parse_limit
 from photoshare.photos.repo import PhotoRepo
-from photoshare.sharing.access import Access
+from photoshare.sharing.access import OWNER, Access, Grant, LinkContext
 from photoshare.users.models import User
 
-__all__ = ["PhotoMeta", "PhotoService", "decode_cursor", "encode_cursor", "parse_limit"]
+__all__ = ["PhotoMeta", "PhotoService", "normalise_tags"]
 
 VISIBILITIES = ("private", "followers", "shared", "public")
 _TAG = re.compile(r"^[\w][\w .:'-]{0,49}$", re.UNICODE)
@@ -60,30 +59,6 @@ def normalise_tags(tags: list[str]) -> list[str]:
     if len(out) > 50:
         raise InvalidInput("at most 50 tags per photo")
     return out
-
-
-def encode_cursor(last_id: str) -> str:
-    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> str | None:
-    if not cursor:
-        return None
-    try:
-        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidInput("malformed cursor", code="bad_cursor") from None
-    if not re.fullmatch(r"[0-9a-f]{32}", value):
-        raise InvalidInput("malformed cursor", code="bad_cursor")
-    return value
-
-
-def parse_limit(limit: int | None, default: int = 50) -> int:
-    if limit is None:
-        return default
-    if not 1 <= limit <= 200:
-        raise InvalidInput("limit must be between 1 and 200", code="bad_limit")
-    return limit
 
 
 class PhotoService:
@@ -138,25 +113,31 @@ class PhotoService:
         return row
 
     # -- reads -------------------------------------------------------------------------------
-    def get(self, viewer: User | None, photo_id: str) -> dict[str, Any]:
-        photo = self.access.require_view(viewer, self.repo.get(photo_id))
-        return self.to_api(viewer, [photo], full=True)[0]
+    def get(self, viewer: User | None, photo_id: str, link: LinkContext | None = None) -> dict[str, Any]:
+        photo = self.repo.get(photo_id)
+        grant = None if photo is None else self.access.photo_grant(viewer, photo, link)
+        if photo is None or grant is None:
+            raise NotFound("no such photo")
+        return self.to_api(viewer, [photo], grants={photo_id: grant}, link=link, full=True)[0]
 
     def list_own(
-        self, viewer: User, *, cursor: str | None, limit: int | None, album_id: str | None = None
+        self, viewer: User, *, cursor: str | None, limit: int | None, tag: str | None = None
     ) -> dict[str, Any]:
-        if album_id:
-            raise NotFound("no such album")
         n = parse_limit(limit)
-        rows = self.repo.list_for_owner(viewer.id, before_id=decode_cursor(cursor), limit=n + 1)
+        tag = normalise_tags([tag])[0] if tag else None
+        rows = self.repo.list_for_owner(viewer.id, before_id=decode_cursor(cursor), limit=n + 1, tag=tag)
         more = len(rows) > n
         rows = rows[:n]
         return {
-            "photos": self.to_api(viewer, rows),
+            "photos": self.to_api(viewer, rows, grants=dict.fromkeys((r["id"] for r in rows), OWNER)),
             "next_cursor": encode_cursor(rows[-1]["id"]) if more else None,
-            "total": self.repo.count_for_owner(viewer.id),
+            "total": self.repo.count_for_owner(viewer.id, tag=tag),
         }
 
+    def tags(self, viewer: User) -> dict[str, Any]:
+        return {"items": self.repo.tag_counts(viewer.id), "next_cursor": None}
+
+    # -- edits -------------------------------------------------------------------------------
     def update(self, viewer: User, photo_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         photo = self.access.require_edit(viewer, self.repo.get(photo_id))
         allowed = {"title", "description", "visibility", "tags", "location", "taken_at"}
@@ -186,18 +167,80 @@ class PhotoService:
         self.invalidate(photo_id)
         return self.get(viewer, photo_id)
 
+    def add_tags(self, viewer: User, photo_id: str, tags: list[str]) -> dict[str, Any]:
+        self.access.require_edit(viewer, self.repo.get(photo_id))
+        self.repo.add_user_tags(photo_id, viewer.id, normalise_tags(tags))
+        return self.get(viewer, photo_id)
+
+    def remove_tag(self, viewer: User, photo_id: str, tag: str) -> dict[str, Any]:
+        self.access.require_edit(viewer, self.repo.get(photo_id))
+        self.repo.remove_user_tag(photo_id, normalise_tags([tag])[0])
+        return self.get(viewer, photo_id)
+
+    # -- trash -------------------------------------------------------------------------------
+    def delete(self, viewer: User, photo_id: str, *, purge: bool = False) -> dict[str, Any]:
+        """Move to the trash (restorable until the retention period ends); `purge` frees the space now."""
+        photo = self.access.require_edit(viewer, self.repo.get(photo_id))
+        with self.db.transaction():
+            if not photo["deleted_at"]:
+                self.repo.update(photo_id, deleted_at=now_iso())
+            if purge:
+                self.jobs.enqueue(
+                    "photo.purge", {"photo_id": photo_id}, user_id=viewer.id, dedupe_key=f"purge:{photo_id}"
+                )
+        self.invalidate(photo_id)
+        return {"photo_id": photo_id, "status": "purging" if purge else "trashed"}
+
+    def restore(self, viewer: User, photo_id: str) -> dict[str, Any]:
+        photo = self.access.require_edit(viewer, self.repo.get(photo_id))
+        if not photo["deleted_at"]:
+            raise Conflict("this photo is not in the trash", code="not_trashed")
+        self.repo.update(photo_id, deleted_at=None)
+        self.invalidate(photo_id)
+        return self.get(viewer, photo_id)
+
+    def trash(self, viewer: User, *, cursor: str | None, limit: int | None) -> dict[str, Any]:
+        n = parse_limit(limit)
+        rows = self.repo.list_trash(viewer.id, before_id=decode_cursor(cursor), limit=n + 1)
+        more = len(rows) > n
+        rows = rows[:n]
+        items = self.to_api(viewer, rows, grants=dict.fromkeys((r["id"] for r in rows), OWNER))
+        for item, row in zip(items, rows, strict=True):
+            item["deleted_at"] = row["deleted_at"]
+        return {"photos": items, "next_cursor": encode_cursor(rows[-1]["id"]) if more else None}
+
+    def empty_trash(self, viewer: User) -> dict[str, Any]:
+        ids = self.repo.trashed_ids(viewer.id)
+        with self.db.transaction():
+            for photo_id in ids:
+                self.jobs.enqueue(
+                    "photo.purge", {"photo_id": photo_id}, user_id=viewer.id, dedupe_key=f"purge:{photo_id}"
+                )
+        return {"purging": len(ids)}
+
     def invalidate(self, photo_id: str) -> None:
-        """Drop cached delivery decisions, so visibility changes apply to media URLs at once."""
+        """Drop cached delivery decisions, so changes apply to media URLs at once."""
+        self.access.changed()
         if self.media_cache is not None:
             self.media_cache.invalidate(photo_id)
 
     # -- shaping -----------------------------------------------------------------------------
-    def to_api(self, viewer: User | None, rows: list[dict[str, Any]], *, full: bool = False) -> list[dict[str, Any]]:
+    def to_api(
+        self,
+        viewer: User | None,
+        rows: list[dict[str, Any]],
+        *,
+        grants: dict[str, Grant] | None = None,
+        link: LinkContext | None = None,
+        full: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Photos as clients see them, with media URLs signed for this viewer (or link)."""
         ids = [r["id"] for r in rows]
         tags = self.repo.tags(ids)
+        scope = f"s.{link.share_id}" if link else f"u.{viewer.id}" if viewer else "p"
         out = []
         for r in rows:
-            public = r["visibility"] == "public"
+            grant = (grants or {}).get(r["id"]) or self.access.photo_grant(viewer, r, link)
             item: dict[str, Any] = {
                 "photo_id": r["id"],
                 "user_id": r["user_id"],
@@ -213,24 +256,39 @@ class PhotoService:
                 "taken_at": r["taken_at"],
                 "uploaded_at": r["uploaded_at"],
                 "placeholder": r["placeholder"],
-                "urls": self.urls.for_photo(r, public=public, download=self.access.can_download(viewer, r)),
+                "urls": self.urls.for_photo(r, scope=scope, download=bool(grant and grant.download)),
                 "tags": [t["tag"] for t in tags[r["id"]]["user"]],
                 "ml_labels": [t["tag"] for t in tags[r["id"]]["ml"]],
                 "location": r["location"],
+                "can_download": bool(grant and grant.download),
             }
             if full:
+                owner = bool(grant and grant.owner)
                 item.update(
-                    filename=r["filename"],
+                    filename=r["filename"] if owner else None,
                     content_type=r["content_type"],
                     file_size_bytes=r["file_size_bytes"],
-                    sha256=r["sha256"],
+                    sha256=r["sha256"] if owner else None,
                     exif=self.repo.exif(r["id"]),
                     labels=[{"label": t["tag"], "confidence": t["confidence"]} for t in tags[r["id"]]["ml"]],
-                    sharing={"visibility": r["visibility"]},
+                    sharing=self.sharing_info(r) if owner else {"visibility": r["visibility"]},
                     updated_at=r["updated_at"],
+                    deleted_at=r["deleted_at"],
                 )
+                if not (grant and grant.download) and item["exif"]:
+                    # GPS is personal data: only the owner (and share holders via the original) get it.
+                    for key in ("gps_lat", "gps_lng", "gps_alt"):
+                        item["exif"][key] = None
             out.append(item)
         return out
+
+    def sharing_info(self, photo: dict[str, Any]) -> dict[str, Any]:
+        shares = self.db.query(
+            "SELECT id AS share_id, type, permissions, expires_at, max_views, view_count, created_at"
+            " FROM shares WHERE target_type = 'photo' AND target_id = ? AND revoked_at IS NULL ORDER BY id",
+            (photo["id"],),
+        )
+        return {"visibility": photo["visibility"], "shares": shares}
 
 
 def _parse_taken_at(value: Any) -> str | None:

@@ -1,37 +1,160 @@
-"""The one answer to "may this viewer do X to this photo?".
+"""The one answer to "may this viewer do X to this photo or album?".
 
-Every read path (API, pages, media URLs, and later search, feeds and share links) asks here; no
-other module decides visibility on its own.
+Every read path (API, pages, media URLs, share links, and later search and feeds) asks here; no
+other module decides visibility on its own. A viewer reaches a photo through exactly these doors:
+owning it; its audience (public, or followers when the viewer follows the owner); a share to chosen
+users naming the viewer, of the photo or of an album holding it; an album's own audience; or an
+unlocked share link. Shares and link grants carry `view` or `download`; only `download` (or
+ownership) reaches the original bytes.
 """
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
 from typing import Any
 
+from photoshare.clock import now_iso
+from photoshare.db import Database
 from photoshare.errors import NotFound, PermissionDenied
 from photoshare.users.models import User
 
-__all__ = ["Access"]
+__all__ = ["Access", "Grant", "LinkContext"]
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    download: bool = False
+    owner: bool = False
+
+
+VIEW = Grant()
+DOWNLOAD = Grant(download=True)
+OWNER = Grant(download=True, owner=True)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkContext:
+    """An unlocked share link: its holder sees the link's target and nothing else."""
+
+    share_id: str
+    owner_id: str
+    target_type: str
+    target_id: str
+    download: bool
+
+
+def _best(a: Grant | None, b: Grant | None) -> Grant | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a if (a.owner, a.download) >= (b.owner, b.download) else b
 
 
 class Access:
-    def can_view(self, viewer: User | None, photo: dict[str, Any]) -> bool:
-        if photo.get("deleted_at"):
-            return viewer is not None and viewer.id == photo["user_id"]
-        if viewer is not None and viewer.id == photo["user_id"]:
-            return True
-        return photo["visibility"] == "public" and photo["processing_status"] == "ready"
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        # Bumped whenever access can shrink (revocation, visibility change, deletion, unfollow):
+        # the media fast path caches decisions per generation, so a revocation applies at once.
+        self.generation = 0
+        self._lock = threading.Lock()
 
-    def can_download(self, viewer: User | None, photo: dict[str, Any]) -> bool:
-        """The original bytes: only the owner until sharing grants say otherwise."""
-        return viewer is not None and viewer.id == photo["user_id"]
+    def changed(self) -> None:
+        with self._lock:
+            self.generation += 1
+
+    # -- relationships -----------------------------------------------------------------------
+    def follows(self, viewer_id: str, owner_id: str) -> bool:
+        return bool(
+            self.db.value(
+                "SELECT 1 FROM follows WHERE follower_id = ? AND followee_id = ? AND status = 'accepted'",
+                (viewer_id, owner_id),
+            )
+        )
+
+    def _audience(self, viewer: User | None, owner_id: str, visibility: str) -> Grant | None:
+        if visibility == "public":
+            return VIEW
+        if visibility == "followers" and viewer is not None and self.follows(viewer.id, owner_id):
+            return VIEW
+        return None
+
+    def _user_share(self, viewer: User | None, target_type: str, target_ids: list[str]) -> Grant | None:
+        if viewer is None or not target_ids:
+            return None
+        marks = ",".join("?" for _ in target_ids)
+        rows = self.db.query(
+            "SELECT s.permissions FROM shares s JOIN share_recipients r ON r.share_id = s.id"
+            f" WHERE r.user_id = ? AND s.target_type = ? AND s.target_id IN ({marks}) AND s.type = 'users'"
+            " AND s.revoked_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > ?)",
+            (viewer.id, target_type, *target_ids, now_iso()),
+        )
+        if not rows:
+            return None
+        return DOWNLOAD if any(r["permissions"] == "download" for r in rows) else VIEW
+
+    # -- albums ------------------------------------------------------------------------------
+    def album_grant(self, viewer: User | None, album: dict[str, Any], link: LinkContext | None = None) -> Grant | None:
+        if viewer is not None and viewer.id == album["user_id"]:
+            return OWNER
+        grant = self._audience(viewer, album["user_id"], album["visibility"])
+        grant = _best(grant, self._user_share(viewer, "album", [album["id"]]))
+        if link is not None and link.target_type == "album" and link.target_id == album["id"]:
+            grant = _best(grant, DOWNLOAD if link.download else VIEW)
+        return grant
+
+    def require_album_view(
+        self, viewer: User | None, album: dict[str, Any] | None, link: LinkContext | None = None
+    ) -> Grant:
+        grant = None if album is None else self.album_grant(viewer, album, link)
+        if grant is None:
+            raise NotFound("no such album")
+        return grant
+
+    def require_album_edit(self, viewer: User | None, album: dict[str, Any] | None) -> dict[str, Any]:
+        grant = self.require_album_view(viewer, album)
+        if not grant.owner:
+            raise PermissionDenied("only the owner can change this album")
+        assert album is not None
+        return album
+
+    # -- photos ------------------------------------------------------------------------------
+    def photo_grant(self, viewer: User | None, photo: dict[str, Any], link: LinkContext | None = None) -> Grant | None:
+        if viewer is not None and viewer.id == photo["user_id"]:
+            return OWNER  # owners also see their trash and photos still processing
+        if photo.get("deleted_at") or photo["processing_status"] != "ready":
+            return None
+        grant = self._audience(viewer, photo["user_id"], photo["visibility"])
+        grant = _best(grant, self._user_share(viewer, "photo", [photo["id"]]))
+        if grant is not None and grant.download:
+            return grant
+        albums = self.db.query(
+            "SELECT a.id, a.user_id, a.visibility FROM album_photos ap JOIN albums a ON a.id = ap.album_id"
+            " WHERE ap.photo_id = ?",
+            (photo["id"],),
+        )
+        for album in albums:
+            grant = _best(grant, self.album_grant(viewer, album, link))
+        if link is not None and link.target_type == "photo" and link.target_id == photo["id"]:
+            grant = _best(grant, DOWNLOAD if link.download else VIEW)
+        return grant
+
+    def can_view(self, viewer: User | None, photo: dict[str, Any], link: LinkContext | None = None) -> bool:
+        return self.photo_grant(viewer, photo, link) is not None
+
+    def can_download(self, viewer: User | None, photo: dict[str, Any], link: LinkContext | None = None) -> bool:
+        grant = self.photo_grant(viewer, photo, link)
+        return grant is not None and grant.download
 
     def can_edit(self, viewer: User | None, photo: dict[str, Any]) -> bool:
         return viewer is not None and viewer.id == photo["user_id"]
 
-    def require_view(self, viewer: User | None, photo: dict[str, Any] | None) -> dict[str, Any]:
+    def require_view(
+        self, viewer: User | None, photo: dict[str, Any] | None, link: LinkContext | None = None
+    ) -> dict[str, Any]:
         # Hidden photos are reported as missing, so ids of private photos cannot be probed.
-        if photo is None or not self.can_view(viewer, photo):
+        if photo is None or not self.can_view(viewer, photo, link):
             raise NotFound("no such photo")
         return photo
 
@@ -40,3 +163,35 @@ class Access:
         if not self.can_edit(viewer, photo):
             raise PermissionDenied("only the owner can change this photo")
         return photo
+
+    # -- media capabilities --------------------------------------------------------------------
+    def media_scope_allows(self, scope: str, photo_id: str, original: bool) -> bool:
+        """Re-check the viewer a signed media URL was minted for ("u.<user>" or "s.<share>")."""
+        photo = self.db.one("SELECT * FROM photos WHERE id = ?", (photo_id,))
+        if photo is None:
+            return False
+        kind, _, ident = scope.partition(".")
+        if kind == "p":
+            grant = self.photo_grant(None, photo)
+        elif kind == "u":
+            row = self.db.one("SELECT * FROM users WHERE id = ? AND disabled = 0", (ident,))
+            if row is None:
+                return False
+            grant = self.photo_grant(User.from_row(row), photo)
+        elif kind == "s":
+            link = self.active_link(ident)
+            grant = None if link is None else self.photo_grant(None, photo, link)
+        else:
+            return False
+        return grant is not None and (grant.download or not original)
+
+    def active_link(self, share_id: str) -> LinkContext | None:
+        """The link share if it is still usable (not revoked, not expired, views left)."""
+        row = self.db.one("SELECT * FROM shares WHERE id = ? AND type = 'link'", (share_id,))
+        if row is None or row["revoked_at"]:
+            return None
+        if row["expires_at"] and row["expires_at"] <= now_iso():
+            return None
+        return LinkContext(
+            row["id"], row["user_id"], row["target_type"], row["target_id"], row["permissions"] == "download"
+        )

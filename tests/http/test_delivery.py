@@ -108,7 +108,7 @@ def test_private_variant_urls_are_signed_and_served_privately(client: Any, priva
     for name in VARIANTS:
         url = private_photo["urls"][name]
         q = _query(url)
-        assert set(q) == {"exp", "sig"}, url
+        assert set(q) == {"exp", "v", "sig"}, url
         assert int(q["exp"]) > time.time()
         r = _fetch(client, url)
         assert r.status_code == 200, r.text
@@ -155,14 +155,15 @@ def test_private_variant_with_expired_signature_is_403(client: Any, ctx: Any, pr
     url = private_photo["urls"]["thumb"]
     _, _, photo_id, name, version = _segments(url)
     past = int(time.time()) - 5
+    viewer = _query(url)["v"]
     # Correctly signed, but expired.
-    sig = ctx.signer.mac("media", ctx.media_urls.message(photo_id, name, version, past))
-    r = _fetch(client, _with_query(url, exp=str(past), sig=sig))
+    sig = ctx.signer.mac("media", ctx.media_urls.message(photo_id, name, version, past, viewer))
+    r = _fetch(client, _with_query(url, exp=str(past), v=viewer, sig=sig))
     assert r.status_code == 403
     # The same signing with a future expiry works, so it is the expiry that was refused.
     future = int(time.time()) + 60
-    sig = ctx.signer.mac("media", ctx.media_urls.message(photo_id, name, version, future))
-    r = _fetch(client, _with_query(url, exp=str(future), sig=sig))
+    sig = ctx.signer.mac("media", ctx.media_urls.message(photo_id, name, version, future, viewer))
+    r = _fetch(client, _with_query(url, exp=str(future), v=viewer, sig=sig))
     assert r.status_code == 200
     assert r.headers["cache-control"].startswith("private")
 
@@ -405,7 +406,7 @@ def test_original_url_only_for_the_owner_and_exact_bytes(
     data = make_jpeg(900, 600, seed=11, gps=True)
     photo = _ready(client, ctx, ah, data, visibility="public")
     url = photo["urls"]["original"]
-    assert url and set(_query(url)) == {"exp", "sig"}
+    assert url and set(_query(url)) == {"exp", "v", "sig"}
     r = _fetch(client, url, accept="image/webp")
     assert r.status_code == 200
     assert r.content == data
@@ -453,7 +454,7 @@ def test_making_a_public_photo_private_revokes_its_unsigned_urls_at_once(
     assert _fetch(client, url, accept="image/webp").status_code in (403, 404)
     # The owner's fresh URLs are signed and work.
     fresh = _photo(client, ah, public_photo["photo_id"])["urls"]["thumb"]
-    assert set(_query(fresh)) == {"exp", "sig"}
+    assert set(_query(fresh)) == {"exp", "v", "sig"}
     assert _fetch(client, fresh).status_code == 200
 
 

@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from photoshare.errors import PermissionDenied
-from photoshare.ids import id_time_ms, new_id, token
+from photoshare.ids import id_time_ms, new_id
 from photoshare.signing import Signer
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
@@ -69,14 +69,6 @@ def test_id_time_ms_follows_time_across_calls() -> None:
     time.sleep(0.02)
     b = new_id()
     assert id_time_ms(b) - id_time_ms(a) >= 20
-
-
-def test_token_is_url_safe_and_unique() -> None:
-    tokens = {token() for _ in range(100)}
-    assert len(tokens) == 100
-    for t in tokens:
-        assert re.match(r"^[A-Za-z0-9_-]{40,}$", t)
-    assert len(token(8)) < len(token(32))
 
 
 # -- signing -------------------------------------------------------------------------------------

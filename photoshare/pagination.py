@@ -1,0 +1,38 @@
+"""Cursor pagination shared by every list endpoint: `?cursor=<opaque>&limit=N` (1-200, default 50)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from photoshare.errors import InvalidInput
+
+__all__ = ["decode_cursor", "encode_cursor", "parse_limit"]
+
+_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def encode_cursor(value: str) -> str:
+    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, pattern: re.Pattern[str] = _ID) -> str | None:
+    """The position a cursor stands for; 400 for anything this server did not hand out."""
+    if not cursor:
+        return None
+    try:
+        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidInput("malformed cursor", code="bad_cursor") from None
+    if not pattern.fullmatch(value):
+        raise InvalidInput("malformed cursor", code="bad_cursor")
+    return value
+
+
+def parse_limit(limit: int | None, default: int = 50) -> int:
+    if limit is None:
+        return default
+    if not 1 <= limit <= 200:
+        raise InvalidInput("limit must be between 1 and 200", code="bad_limit")
+    return limit
