@@ -24,6 +24,8 @@ user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Inspect and retry background jobs.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(jobs_app, name="jobs")
+storage_app = typer.Typer(help="Blob storage operations.", no_args_is_help=True)
+app.add_typer(storage_app, name="storage")
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", envvar="PHOTOSHARE_CONFIG", help="TOML config file.")]
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Data folder (PHOTOSHARE_DATA_DIR).")]
@@ -250,6 +252,51 @@ def jobs_retry(
         typer.echo(f"Requeued {n} job(s)")
     finally:
         ctx.close()
+
+
+# -- storage -------------------------------------------------------------------------------------
+@storage_app.command("migrate")
+def storage_migrate(
+    to: Annotated[str, typer.Option("--to", help="Target back end: s3 or local.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be copied.")] = False,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Copy every blob to another back end (resumable; the source is left intact).
+
+    Configure the target first ([storage.s3] for s3, [storage] root for local), run this, then set
+    `[storage] backend` to the target and restart.
+    """
+    from photoshare.context import make_store
+    from photoshare.storage.migrate import migrate_blobs
+
+    settings = _settings(config, data_dir)
+    if to not in ("s3", "local") or to == settings.storage.backend:
+        typer.secho(
+            f"error: --to must be the other back end (now using {settings.storage.backend})", fg="red", err=True
+        )
+        raise typer.Exit(2)
+    try:
+        source = make_store(settings)
+        target_settings = msgspec.structs.replace(
+            settings, storage=msgspec.structs.replace(settings.storage, backend=to)
+        )
+        target = make_store(target_settings)
+    except PhotoshareError as exc:
+        raise _fail(exc) from None
+    with typer.progressbar(length=0, label="Copying blobs", show_pos=True) as bar:
+        report = migrate_blobs(source, target, dry_run=dry_run, progress=lambda _key: bar.update(1))
+    verb = "would copy" if dry_run else "copied"
+    typer.echo(
+        f"{verb} {report.copied} blobs ({report.bytes_copied / 1e6:.1f} MB), "
+        f"{report.skipped} already there, {len(report.failed)} failed"
+    )
+    for key, reason in report.failed[:20]:
+        typer.echo(f"  failed: {key}: {reason}", err=True)
+    if report.failed:
+        raise typer.Exit(1)
+    if not dry_run:
+        typer.echo(f'Done. Set [storage] backend = "{to}" (or PHOTOSHARE_STORAGE_BACKEND={to}) and restart.')
 
 
 def main() -> None:

@@ -121,7 +121,14 @@ class AppContext:
 def make_store(settings: Settings) -> BlobStore:
     if settings.storage.backend == "local":
         return LocalBlobStore(settings.blob_root)
-    raise SettingsError(f"storage backend {settings.storage.backend!r} is not available in this version")
+    from photoshare.storage.s3 import S3BlobStore
+
+    try:
+        return S3BlobStore(settings.storage.s3)
+    except Exception as exc:  # unreachable endpoint, bad credentials: say so instead of a traceback
+        raise SettingsError(
+            f"cannot use the S3 bucket {settings.storage.s3.bucket!r} at {settings.storage.s3.endpoint}: {exc}"
+        ) from None
 
 
 def build_context(settings: Settings, *, create: bool = False) -> AppContext:

@@ -15,7 +15,8 @@ from photoshare.imaging.decode import DecodeError
 from photoshare.imaging.exif import read_exif
 from photoshare.imaging.variants import CONTENT_TYPES, RECIPE, render_variants
 from photoshare.jobs.registry import PermanentJobError, job
-from photoshare.storage.keys import variant_key
+from photoshare.storage.hashing import sha256_file
+from photoshare.storage.keys import original_key, variant_key
 
 if TYPE_CHECKING:
     from photoshare.context import AppContext
@@ -78,6 +79,20 @@ def _mark_failed(ctx: AppContext, payload: dict[str, Any], reason: str) -> None:
     ctx.photos.invalidate(photo_id)
 
 
+def _finalise_original(ctx: AppContext, photo: dict[str, Any], path: Path) -> dict[str, Any]:
+    """A direct upload to an object store arrives under its staging key with no hash yet: hash it,
+    move it to its content address (deduplicated) and record both. Safe to repeat after a crash."""
+    sha = sha256_file(path)
+    key = original_key(sha, photo["content_type"])
+    if not ctx.store.exists(key):
+        ctx.store.put_file(key, path, photo["content_type"])
+    ctx.photo_repo.update(photo["id"], original_key=key, sha256=sha)
+    ctx.store.delete(photo["original_key"])  # only after the row points at the durable copy
+    updated = ctx.photo_repo.get(photo["id"])
+    assert updated is not None
+    return updated
+
+
 @job("photo.process", queue="media", on_dead=_mark_failed)
 def process_photo(ctx: AppContext, payload: dict[str, Any]) -> None:
     """Extract EXIF, render every variant, store them, then flip the photo to ready.
@@ -91,6 +106,8 @@ def process_photo(ctx: AppContext, payload: dict[str, Any]) -> None:
     formats = _formats(ctx)
     recipe = _recipe(formats)
     with _original_on_disk(ctx, photo["original_key"]) as path:
+        if not photo["sha256"]:
+            photo = _finalise_original(ctx, photo, path)
         exif = read_exif(path)
         try:
             rendering = render_variants(path, formats=formats, max_pixels=ctx.settings.limits.max_pixels)

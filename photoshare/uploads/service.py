@@ -7,7 +7,6 @@ moves the bytes to their content-addressed key and creates the photo with its pr
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from photoshare.photos.service import PhotoMeta, PhotoService
 from photoshare.settings import Settings
 from photoshare.signing import Signer
 from photoshare.storage.base import BlobNotFound, BlobStore, PresignedUpload
+from photoshare.storage.hashing import sha256_file
 from photoshare.storage.keys import original_key, upload_key
 from photoshare.users.models import User
 
@@ -161,7 +161,8 @@ class UploadService:
             raise Conflict("this upload has already been confirmed", code="already_confirmed")
         size, sha = row["size_bytes"], row["sha256"]
         if row["status"] == "pending":
-            # Direct uploads to an object store leave no trace here until we look.
+            # Direct uploads to an object store leave no trace here until we look. The SHA-256 is
+            # computed by the processing job, which then moves the bytes to their content address.
             try:
                 size = self.store.size(row["object_key"])
             except BlobNotFound:
@@ -169,21 +170,22 @@ class UploadService:
             if size > row["max_bytes"]:
                 self.store.delete(row["object_key"])
                 raise TooLarge("the uploaded object is larger than authorised")
-            sha = self._hash_blob(row["object_key"])
-        final_key = original_key(sha, row["content_type"])
-        try:
-            self.store.move(row["object_key"], final_key)
-        except BlobNotFound:
-            # A previous confirm moved it and crashed before committing: the original is in place.
-            if not self.store.exists(final_key):
-                raise Conflict("the uploaded bytes are gone; upload again", code="not_uploaded") from None
+            key, sha = row["object_key"], ""
+        else:
+            key = original_key(sha, row["content_type"])
+            try:
+                self.store.move(row["object_key"], key)
+            except BlobNotFound:
+                # A previous confirm moved it and crashed before committing: the original is in place.
+                if not self.store.exists(key):
+                    raise Conflict("the uploaded bytes are gone; upload again", code="not_uploaded") from None
         with self.db.transaction():
             # Re-checked under the write lock: of two concurrent confirms exactly one creates the photo.
             if self.db.value("SELECT status FROM uploads WHERE id = ?", (upload_id,)) == "confirmed":
                 raise Conflict("this upload has already been confirmed", code="already_confirmed")
             photo = self.photos.create(
                 user,
-                original_key=final_key,
+                original_key=key,
                 sha256=sha,
                 size=size,
                 content_type=row["content_type"],
@@ -192,15 +194,9 @@ class UploadService:
             )
             self.db.execute(
                 "UPDATE uploads SET status = 'confirmed', photo_id = ?, size_bytes = ?, sha256 = ? WHERE id = ?",
-                (photo["id"], size, sha, upload_id),
+                (photo["id"], size, sha or None, upload_id),
             )
         return photo
-
-    def _hash_blob(self, key: str) -> str:
-        h = hashlib.sha256()
-        for chunk in self.store.iter_range(key):
-            h.update(chunk)
-        return h.hexdigest()
 
     # -- one-shot ----------------------------------------------------------------------------
     def ingest_file(
@@ -215,11 +211,7 @@ class UploadService:
         if size > self.max_bytes:
             raise TooLarge(f"uploads are limited to {self.settings.limits.max_upload_mb} MB")
         self.check_disk(size)
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
-        sha = h.hexdigest()
+        sha = sha256_file(path)
         key = original_key(sha, content_type)
         if not self.store.exists(key):
             self.store.put_file(key, path, content_type)

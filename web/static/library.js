@@ -17,15 +17,24 @@ async function api(method, path, body) {
   return data;
 }
 
-function put(url, file, headers, onProgress) {
+// The upload ticket says how to send the bytes: PUT to the appliance's own signed URL, or an S3 POST
+// policy form (fields first, the file last) straight to the bucket.
+function send(ticket, file, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open("PUT", url);
-    for (const [k, v] of Object.entries(headers || {})) xhr.setRequestHeader(k, v);
+    xhr.open(ticket.method, ticket.presigned_url);
+    let body = file;
+    if (ticket.method === "POST") {
+      body = new FormData();
+      for (const [k, v] of Object.entries(ticket.fields || {})) body.append(k, v);
+      body.append("file", file);
+    } else {
+      for (const [k, v] of Object.entries(ticket.headers || {})) xhr.setRequestHeader(k, v);
+    }
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
     xhr.onload = () => (xhr.status < 300 ? resolve() : reject(new Error(xhr.responseText || xhr.statusText)));
     xhr.onerror = () => reject(new Error("network error"));
-    xhr.send(file);
+    xhr.send(body);
   });
 }
 
@@ -90,7 +99,7 @@ async function uploadOne(file) {
     const ticket = await api("POST", "/v1/photos/upload-url", {
       filename: file.name, content_type: contentType(file), size_bytes: file.size,
     });
-    await put(ticket.presigned_url, file, ticket.headers, (f) => (bar.value = f));
+    await send(ticket, file, (f) => (bar.value = f));
     const photo = await api("POST", "/v1/photos", { upload_id: ticket.upload_id, title: "" });
     row.append(" uploaded");
     document.getElementById("empty")?.remove();
