@@ -83,7 +83,9 @@ def create_app(ctx: AppContext) -> Litestar:
 
 def create_asgi(ctx: AppContext, app: Litestar | None = None) -> Any:
     app = app or create_app(ctx)
-    media = MediaServer(ctx.media_cache, ctx.media_urls, ctx.access)
+    s3 = ctx.settings.storage
+    presign = getattr(ctx.store, "presign_get", None) if s3.backend == "s3" and s3.s3.presigned_reads else None
+    media = MediaServer(ctx.media_cache, ctx.media_urls, ctx.access, presign)
     receiver = UploadReceiver(ctx.uploads)
 
     async def asgi(scope: Scope, receive: Receive, send: Send) -> None:

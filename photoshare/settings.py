@@ -40,6 +40,8 @@ class S3Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     secret_key: str = ""
     secure: bool = False
     region: str = "us-east-1"
+    presigned_reads: bool = False
+    """Send originals as redirects to short-lived presigned GET URLs instead of streaming them."""
     public_endpoint: str = ""
     """URL browsers use to reach the bucket for direct uploads (e.g. https://s3.example.org); empty
     means the endpoint itself."""

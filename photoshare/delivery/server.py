@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 from photoshare.delivery.cache import MediaCache, MediaEntry, VariantFile
 from photoshare.delivery.urls import MEDIA_PREFIX, MediaUrls
@@ -82,8 +83,17 @@ def _signature_params(query: bytes) -> tuple[str, str, str]:
 
 
 class MediaServer:
-    def __init__(self, cache: MediaCache, urls: MediaUrls, access: Access) -> None:
+    def __init__(
+        self,
+        cache: MediaCache,
+        urls: MediaUrls,
+        access: Access,
+        presign_get: Callable[[str, int], str] | None = None,
+    ) -> None:
         self.cache = cache
+        # With an object store, originals can be handed off to a short presigned GET instead of
+        # streaming them through the appliance ([storage.s3] presigned_reads).
+        self.presign_get = presign_get
         self.urls = urls
         self.access = access
         self.served = 0
@@ -138,6 +148,21 @@ class MediaServer:
             cache_control = f"private, max-age={max(0, int(exp) - int(time.time()))}"
         else:
             cache_control = _PUBLIC_CACHE.decode()
+        if name == "original" and self.presign_get is not None:
+            location = await asyncio.to_thread(self.presign_get, f.key, 300)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 302,
+                    "headers": [
+                        (b"location", location.encode()),
+                        (b"cache-control", b"private, no-store"),
+                        (b"content-length", b"0"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
         if name != "original":
             f = _choose(entry.variants[name], header(scope, b"accept") or b"")
             if f is None:

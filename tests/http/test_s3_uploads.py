@@ -100,6 +100,35 @@ def test_store_rejects_too_large_wrong_type_other_key_and_expired(
     assert r.status_code == 409 and r.json()["error"]["code"] == "not_uploaded"
 
 
+def test_presigned_reads_redirect_originals_to_the_bucket(s3_server: Any, tmp_path: Any) -> None:
+    import os
+
+    from litestar.testing import TestClient
+
+    from photoshare.app import create_asgi
+    from photoshare.context import build_context
+    from photoshare.photos.service import PhotoMeta
+    from photoshare.settings import load_settings
+
+    storage = s3_server.settings(f"pr-{os.urandom(4).hex()}")
+    storage["s3"]["presigned_reads"] = True
+    ctx = build_context(load_settings(None, {}, data_dir=str(tmp_path / "d"), storage=storage), create=True)
+    try:
+        user = ctx.users.create("pia", "pia-password")
+        src = tmp_path / "p.jpg"
+        src.write_bytes(make_jpeg(300, 200))
+        photo = ctx.uploads.ingest_file(user, src, filename="p.jpg", content_type="image/jpeg", meta=PhotoMeta())
+        ctx.runner.run_until_idle()
+        urls = ctx.photos.get(user, photo["id"])["urls"]
+        with TestClient(app=create_asgi(ctx), base_url=ctx.settings.base_url) as client:
+            r = client.get(urls["original"], follow_redirects=False)
+            assert r.status_code == 302 and s3_server.endpoint in r.headers["location"]
+            assert httpx.get(r.headers["location"]).content == src.read_bytes()
+            assert client.get(urls["thumb"]).status_code == 200  # variants still come from the appliance
+    finally:
+        ctx.close()
+
+
 def test_identical_bytes_stored_once_and_purge_keeps_shared_blob(
     s3_client: Any, s3_ctx: AppContext, owner: dict[str, str]
 ) -> None:
