@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-__all__ = ["now", "now_iso", "parse_iso", "to_iso"]
+__all__ = ["now", "now_iso", "parse_iso", "parse_user_datetime", "to_iso"]
 
 
 def now() -> float:
@@ -22,3 +22,18 @@ def now_iso() -> str:
 
 def parse_iso(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def parse_user_datetime(value: object, name: str) -> datetime | None:
+    """An ISO 8601 date-time from a client (None stays None); naive values are taken as UTC."""
+    from photoshare.errors import InvalidInput
+
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be an ISO 8601 date-time")
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{name} must be an ISO 8601 date-time") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

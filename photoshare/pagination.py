@@ -5,10 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
+from photoshare.db import Database
 from photoshare.errors import InvalidInput
 
-__all__ = ["decode_cursor", "encode_cursor", "parse_limit"]
+__all__ = ["Page", "decode_cursor", "encode_cursor", "newest_first", "parse_limit"]
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -36,3 +40,26 @@ def parse_limit(limit: int | None, default: int = 50) -> int:
     if not 1 <= limit <= 200:
         raise InvalidInput("limit must be between 1 and 200", code="bad_limit")
     return limit
+
+
+@dataclass(slots=True)
+class Page:
+    rows: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def newest_first(
+    db: Database, sql: str, params: Sequence[Any], *, cursor: str | None, limit: int | None, column: str = "id"
+) -> Page:
+    """Run `sql` (a SELECT ending in a WHERE clause) as one keyset page, newest id first.
+
+    Ids are time-ordered, so "id < cursor" is a stable position even while new rows arrive.
+    """
+    n = parse_limit(limit)
+    before = decode_cursor(cursor)
+    if before:
+        sql += f" AND {column} < ?"
+        params = [*params, before]
+    rows = db.query(f"{sql} ORDER BY {column} DESC LIMIT ?", (*params, n + 1))
+    key = column.rsplit(".", 1)[-1]
+    return Page(rows[:n], encode_cursor(rows[n - 1][key]) if len(rows) > n else None)

@@ -7,6 +7,7 @@ from typing import Any
 from photoshare.clock import now_iso
 from photoshare.db import Database
 from photoshare.ids import new_id
+from photoshare.pagination import Page, newest_first
 
 __all__ = ["AlbumRepo"]
 
@@ -39,13 +40,8 @@ class AlbumRepo:
     def delete(self, album_id: str) -> None:
         self.db.execute("DELETE FROM albums WHERE id = ?", (album_id,))
 
-    def list_for_owner(self, user_id: str, *, before_id: str | None, limit: int) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM albums WHERE user_id = ?"
-        params: list[Any] = [user_id]
-        if before_id:
-            sql += " AND id < ?"
-            params.append(before_id)
-        return self.db.query(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
+    def list_for_owner(self, user_id: str, *, cursor: str | None, limit: int | None) -> Page:
+        return newest_first(self.db, "SELECT * FROM albums WHERE user_id = ?", [user_id], cursor=cursor, limit=limit)
 
     def photo_counts(self, album_ids: list[str]) -> dict[str, int]:
         if not album_ids:

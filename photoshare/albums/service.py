@@ -65,14 +65,8 @@ class AlbumService:
         return self.to_api(viewer, [album], grant, link)[0]
 
     def list_own(self, viewer: User, *, cursor: str | None, limit: int | None) -> dict[str, Any]:
-        n = parse_limit(limit)
-        rows = self.repo.list_for_owner(viewer.id, before_id=decode_cursor(cursor), limit=n + 1)
-        more = len(rows) > n
-        rows = rows[:n]
-        return {
-            "items": self.to_api(viewer, rows, OWNER),
-            "next_cursor": encode_cursor(rows[-1]["id"]) if more else None,
-        }
+        page = self.repo.list_for_owner(viewer.id, cursor=cursor, limit=limit)
+        return {"items": self.to_api(viewer, page.rows, OWNER), "next_cursor": page.next_cursor}
 
     def update(self, viewer: User, album_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         album = self.access.require_album_edit(viewer, self.repo.get(album_id))

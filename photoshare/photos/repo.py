@@ -6,6 +6,7 @@ from typing import Any
 
 from photoshare.clock import now_iso
 from photoshare.db import Database
+from photoshare.pagination import Page, newest_first
 
 __all__ = ["PhotoRepo"]
 
@@ -45,18 +46,13 @@ class PhotoRepo:
             f"UPDATE photos SET {cols}, updated_at = ? WHERE id = ?", (*fields.values(), now_iso(), photo_id)
         )
 
-    def list_for_owner(
-        self, user_id: str, *, before_id: str | None, limit: int, tag: str | None = None
-    ) -> list[dict[str, Any]]:
+    def list_for_owner(self, user_id: str, *, cursor: str | None, limit: int | None, tag: str | None = None) -> Page:
         sql = "SELECT p.* FROM photos p WHERE p.user_id = ? AND p.deleted_at IS NULL"
         params: list[Any] = [user_id]
         if tag:
             sql += " AND EXISTS (SELECT 1 FROM photo_tags t WHERE t.photo_id = p.id AND t.tag = ?)"
             params.append(tag)
-        if before_id:
-            sql += " AND p.id < ?"
-            params.append(before_id)
-        return self.db.query(sql + " ORDER BY p.id DESC LIMIT ?", (*params, limit))
+        return newest_first(self.db, sql, params, cursor=cursor, limit=limit, column="p.id")
 
     def count_for_owner(self, user_id: str, tag: str | None = None) -> int:
         sql = "SELECT COUNT(*) FROM photos p WHERE p.user_id = ? AND p.deleted_at IS NULL"
@@ -66,13 +62,9 @@ class PhotoRepo:
             params.append(tag)
         return int(self.db.value(sql, params))
 
-    def list_trash(self, user_id: str, *, before_id: str | None, limit: int) -> list[dict[str, Any]]:
+    def list_trash(self, user_id: str, *, cursor: str | None, limit: int | None) -> Page:
         sql = "SELECT * FROM photos WHERE user_id = ? AND deleted_at IS NOT NULL"
-        params: list[Any] = [user_id]
-        if before_id:
-            sql += " AND id < ?"
-            params.append(before_id)
-        return self.db.query(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
+        return newest_first(self.db, sql, [user_id], cursor=cursor, limit=limit)
 
     def trashed_ids(self, user_id: str | None = None, *, before: str | None = None) -> list[str]:
         """Trashed photos of one user, or of everyone trashed before the `before` timestamp."""

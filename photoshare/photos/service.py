@@ -6,13 +6,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from photoshare.clock import now_iso
+from photoshare.clock import now_iso, parse_user_datetime
 from photoshare.db import Database
 from photoshare.delivery.urls import MediaUrls
 from photoshare.errors import Conflict, InvalidInput, NotFound
 from photoshare.ids import new_id
 from photoshare.jobs.queue import JobQueue
-from photoshare.pagination import decode_cursor, encode_cursor, parse_limit
 from photoshare.photos.repo import PhotoRepo
 from photoshare.sharing.access import OWNER, Access, Grant, LinkContext
 from photoshare.users.models import User
@@ -123,14 +122,11 @@ class PhotoService:
     def list_own(
         self, viewer: User, *, cursor: str | None, limit: int | None, tag: str | None = None
     ) -> dict[str, Any]:
-        n = parse_limit(limit)
         tag = normalise_tags([tag])[0] if tag else None
-        rows = self.repo.list_for_owner(viewer.id, before_id=decode_cursor(cursor), limit=n + 1, tag=tag)
-        more = len(rows) > n
-        rows = rows[:n]
+        page = self.repo.list_for_owner(viewer.id, cursor=cursor, limit=limit, tag=tag)
         return {
-            "photos": self.to_api(viewer, rows, grants=dict.fromkeys((r["id"] for r in rows), OWNER)),
-            "next_cursor": encode_cursor(rows[-1]["id"]) if more else None,
+            "photos": self.to_api(viewer, page.rows, grants=dict.fromkeys((r["id"] for r in page.rows), OWNER)),
+            "next_cursor": page.next_cursor,
             "total": self.repo.count_for_owner(viewer.id, tag=tag),
         }
 
@@ -200,14 +196,9 @@ class PhotoService:
         return self.get(viewer, photo_id)
 
     def trash(self, viewer: User, *, cursor: str | None, limit: int | None) -> dict[str, Any]:
-        n = parse_limit(limit)
-        rows = self.repo.list_trash(viewer.id, before_id=decode_cursor(cursor), limit=n + 1)
-        more = len(rows) > n
-        rows = rows[:n]
-        items = self.to_api(viewer, rows, grants=dict.fromkeys((r["id"] for r in rows), OWNER))
-        for item, row in zip(items, rows, strict=True):
-            item["deleted_at"] = row["deleted_at"]
-        return {"photos": items, "next_cursor": encode_cursor(rows[-1]["id"]) if more else None}
+        page = self.repo.list_trash(viewer.id, cursor=cursor, limit=limit)
+        items = self.to_api(viewer, page.rows, grants=dict.fromkeys((r["id"] for r in page.rows), OWNER))
+        return {"photos": items, "next_cursor": page.next_cursor}
 
     def empty_trash(self, viewer: User) -> dict[str, Any]:
         ids = self.repo.trashed_ids(viewer.id)
@@ -292,14 +283,5 @@ class PhotoService:
 
 
 def _parse_taken_at(value: Any) -> str | None:
-    from datetime import datetime
-
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput("taken_at must be an ISO 8601 date-time")
-    try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput("taken_at must be an ISO 8601 date-time") from None
-    return value
+    # Kept as written (a local time with or without offset is the user's statement, not an instant).
+    return None if parse_user_datetime(value, "taken_at") is None else str(value)

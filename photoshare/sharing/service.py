@@ -6,15 +6,14 @@ Creating and revoking shares lives here; deciding what a share allows lives in a
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
 from typing import Any
 
 from photoshare.albums.repo import AlbumRepo
-from photoshare.clock import now_iso
+from photoshare.clock import now_iso, parse_user_datetime, to_iso
 from photoshare.db import Database
 from photoshare.errors import Gone, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from photoshare.ids import new_id
-from photoshare.pagination import decode_cursor, encode_cursor, parse_limit
+from photoshare.pagination import newest_first
 from photoshare.photos.repo import PhotoRepo
 from photoshare.photos.service import PhotoService
 from photoshare.sharing.access import Access, LinkContext
@@ -165,18 +164,15 @@ class ShareService:
         self.access.changed()
 
     def list_mine(self, viewer: User, *, cursor: str | None, limit: int | None) -> dict[str, Any]:
-        n = parse_limit(limit)
-        sql = "SELECT * FROM shares WHERE user_id = ? AND revoked_at IS NULL"
-        params: list[Any] = [viewer.id]
-        before = decode_cursor(cursor)
-        if before:
-            sql += " AND id < ?"
-            params.append(before)
-        rows = self.db.query(sql + " ORDER BY id DESC LIMIT ?", (*params, n + 1))
-        more = len(rows) > n
-        rows = rows[:n]
+        page = newest_first(
+            self.db,
+            "SELECT * FROM shares WHERE user_id = ? AND revoked_at IS NULL",
+            [viewer.id],
+            cursor=cursor,
+            limit=limit,
+        )
         items = []
-        for r in rows:
+        for r in page.rows:
             recipients = [
                 x["user_id"]
                 for x in self.db.query("SELECT user_id FROM share_recipients WHERE share_id = ?", (r["id"],))
@@ -199,25 +195,17 @@ class ShareService:
                     "created_at": r["created_at"],
                 }
             )
-        return {"items": items, "next_cursor": encode_cursor(rows[-1]["id"]) if more else None}
+        return {"items": items, "next_cursor": page.next_cursor}
 
     def shared_with_me(self, viewer: User, *, cursor: str | None, limit: int | None) -> dict[str, Any]:
-        n = parse_limit(limit)
         sql = (
             "SELECT s.*, u.username AS shared_by FROM share_recipients r JOIN shares s ON s.id = r.share_id"
             " JOIN users u ON u.id = s.user_id WHERE r.user_id = ? AND s.revoked_at IS NULL"
             " AND (s.expires_at IS NULL OR s.expires_at > ?)"
         )
-        params: list[Any] = [viewer.id, now_iso()]
-        before = decode_cursor(cursor)
-        if before:
-            sql += " AND s.id < ?"
-            params.append(before)
-        rows = self.db.query(sql + " ORDER BY s.id DESC LIMIT ?", (*params, n + 1))
-        more = len(rows) > n
-        rows = rows[:n]
+        page = newest_first(self.db, sql, [viewer.id, now_iso()], cursor=cursor, limit=limit, column="s.id")
         items = []
-        for r in rows:
+        for r in page.rows:
             item: dict[str, Any] = {
                 "share_id": r["id"],
                 "type": r["target_type"],
@@ -236,7 +224,7 @@ class ShareService:
                     continue
                 item["album"] = {"album_id": album["id"], "title": album["title"], "description": album["description"]}
             items.append(item)
-        return {"items": items, "next_cursor": encode_cursor(rows[-1]["id"]) if more else None}
+        return {"items": items, "next_cursor": page.next_cursor}
 
     # -- links ---------------------------------------------------------------------------------
     def unlock_value(self, share: dict[str, Any]) -> str:
@@ -280,19 +268,10 @@ class ShareService:
 
 
 def _future_iso(value: Any) -> str | None:
-    from datetime import UTC
-
-    if value is None:
+    when = parse_user_datetime(value, "expires_at")
+    if when is None:
         return None
-    if not isinstance(value, str):
-        raise InvalidInput("expires_at must be an ISO 8601 date-time")
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput("expires_at must be an ISO 8601 date-time") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    stamp = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    stamp = to_iso(when.timestamp())
     if stamp <= now_iso():
         raise InvalidInput("expires_at must be in the future")
     return stamp
