@@ -29,7 +29,7 @@ from photoshare.metrics import render_metrics
 from photoshare.photos.api import PhotoController
 from photoshare.sharing.api import ShareController
 from photoshare.sharing.pages import SharePageController
-from photoshare.social.api import SocialController
+from photoshare.social.api import EventsController, FeedController, PeopleController
 from photoshare.uploads.receiver import UploadReceiver
 from photoshare.uploads.service import UPLOAD_PATH
 from photoshare.users.api import AuthController, LoginLimiter
@@ -58,7 +58,9 @@ def create_app(ctx: AppContext) -> Litestar:
             PhotoController,
             AlbumController,
             ShareController,
-            SocialController,
+            PeopleController,
+            FeedController,
+            EventsController,
             SharePageController,
             PageController,
             healthz,

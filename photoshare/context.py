@@ -19,6 +19,7 @@ from photoshare.db.migrations import migrate
 from photoshare.delivery.cache import MediaCache
 from photoshare.delivery.urls import MediaUrls
 from photoshare.errors import SettingsError
+from photoshare.events import EventBus
 from photoshare.jobs.queue import JobQueue
 from photoshare.jobs.runner import JobRunner
 from photoshare.photos.repo import PhotoRepo
@@ -27,7 +28,9 @@ from photoshare.settings import Settings
 from photoshare.sharing.access import Access
 from photoshare.sharing.service import ShareService
 from photoshare.signing import Signer
-from photoshare.social.service import FollowService
+from photoshare.social.engagement import EngagementService
+from photoshare.social.feed import FeedService
+from photoshare.social.service import FollowService, ProfileService
 from photoshare.storage.base import BlobStore
 from photoshare.storage.local import LocalBlobStore
 from photoshare.uploads.service import UploadService
@@ -39,7 +42,8 @@ __all__ = ["AppContext", "DataDirLock", "build_context", "load_secret"]
 
 def _register_handlers() -> None:
     # Importing the job modules registers their handlers with the job registry.
-    import photoshare.photos.jobs  # noqa: F401
+    import photoshare.photos.jobs
+    import photoshare.social.jobs  # noqa: F401
 
 
 def load_secret(data_dir: Path, *, create: bool) -> bytes:
@@ -111,6 +115,10 @@ class AppContext:
     albums: AlbumService
     shares: ShareService
     follows: FollowService
+    profiles: ProfileService
+    feed: FeedService
+    engagement: EngagementService
+    events: EventBus
     runner: JobRunner = field(init=False)
 
     def close(self) -> None:
@@ -153,6 +161,8 @@ def build_context(settings: Settings, *, create: bool = False) -> AppContext:
     photo_repo = PhotoRepo(db)
     photos = PhotoService(db, photo_repo, jobs, access, media_urls, media_cache)
     album_repo = AlbumRepo(db)
+    events = EventBus()
+    follows = FollowService(db, access, jobs, events)
     ctx = AppContext(
         settings=settings,
         db=db,
@@ -169,7 +179,16 @@ def build_context(settings: Settings, *, create: bool = False) -> AppContext:
         album_repo=album_repo,
         albums=AlbumService(db, album_repo, photo_repo, photos, access),
         shares=ShareService(db, access, photo_repo, album_repo, photos, signer, settings.base_url),
-        follows=FollowService(db, access),
+        follows=follows,
+        profiles=ProfileService(db, follows, photos),
+        feed=FeedService(db, access, follows, photos, settings.social),
+        engagement=EngagementService(db, access, photo_repo, photos, events),
+        events=events,
     )
-    ctx.runner = JobRunner(jobs, ctx, {"media": settings.jobs.media_workers}, schedules={"trash.sweep": 3600.0})
+    ctx.runner = JobRunner(
+        jobs,
+        ctx,
+        {"media": settings.jobs.media_workers, "social": settings.jobs.social_workers},
+        schedules={"trash.sweep": 3600.0, "feed.trim": 3600.0},
+    )
     return ctx

@@ -88,6 +88,8 @@ class LimitSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class JobSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     media_workers: int = 2
     """Threads decoding images and rendering variants (libvips releases the GIL)."""
+    social_workers: int = 1
+    """Threads for feed fan-out and other social bookkeeping."""
     lease_s: int = 300
     """A running job whose worker vanished becomes claimable again after this."""
     max_attempts: int = 5
@@ -104,6 +106,17 @@ class ImagingSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     jpeg_quality: int = 85
     webp_quality: int = 80
     avif_quality: int = 55
+
+
+class SocialSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    celebrity_followers: int = 5000
+    """Accounts with more followers than this are not fanned out on write; readers pull their posts."""
+    inactive_days: int = 30
+    """Readers not seen for this long are skipped by fan-out; their timeline is rebuilt when they return."""
+    timeline_length: int = 800
+    """Posts kept per materialised timeline; older ones are trimmed (the profile grids keep everything)."""
+    backfill_posts: int = 50
+    """Recent posts of a newly followed account copied into the follower's timeline."""
 
 
 class TrashSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -129,6 +142,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     imaging: ImagingSettings = msgspec.field(default_factory=ImagingSettings)
     delivery: DeliverySettings = msgspec.field(default_factory=DeliverySettings)
     trash: TrashSettings = msgspec.field(default_factory=TrashSettings)
+    social: SocialSettings = msgspec.field(default_factory=SocialSettings)
 
     @property
     def data_path(self) -> Path:
@@ -231,6 +245,9 @@ def _validate(s: Settings) -> None:
             problems.append(f"limits.{name} must be positive")
     if s.limits.min_free_disk_mb < 0:
         problems.append("limits.min_free_disk_mb must not be negative")
+    for name in ("celebrity_followers", "inactive_days", "timeline_length", "backfill_posts"):
+        if getattr(s.social, name) < 1:
+            problems.append(f"social.{name} must be at least 1")
     if s.trash.retention_days < 0:
         problems.append("trash.retention_days must not be negative")
     if s.jobs.media_workers < 1:

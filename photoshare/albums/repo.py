@@ -67,9 +67,11 @@ class AlbumRepo:
             params.append(after_position)
         return self.db.query(sql + " ORDER BY ap.position LIMIT ?", (*params, limit))
 
-    def photo_ids(self, album_id: str) -> list[str]:
-        rows = self.db.query("SELECT photo_id FROM album_photos WHERE album_id = ? ORDER BY position", (album_id,))
-        return [r["photo_id"] for r in rows]
+    def photo_ids(self, album_id: str, *, include_trashed: bool = True) -> list[str]:
+        sql = "SELECT ap.photo_id FROM album_photos ap JOIN photos p ON p.id = ap.photo_id WHERE ap.album_id = ?"
+        if not include_trashed:
+            sql += " AND p.deleted_at IS NULL"
+        return [r["photo_id"] for r in self.db.query(sql + " ORDER BY ap.position", (album_id,))]
 
     def add_photos(self, album_id: str, owner_id: str, added_by: str, photo_ids: list[str]) -> list[str]:
         added = []

@@ -85,7 +85,7 @@ class AlbumService:
             if changes["visibility"] not in VISIBILITIES:
                 raise InvalidInput(f"visibility must be one of {', '.join(VISIBILITIES)}")
             fields["visibility"] = changes["visibility"]
-        in_album = self.repo.photo_ids(album_id)
+        in_album = self.repo.photo_ids(album_id, include_trashed=False)
         if "cover_photo_id" in changes:
             cover = changes["cover_photo_id"]
             if cover is not None and cover not in in_album:
@@ -96,6 +96,9 @@ class AlbumService:
             order = _ids(changes["photo_ids"])
             if sorted(order) != sorted(in_album):
                 raise InvalidInput("photo_ids must list every photo of the album exactly once, in the new order")
+            # Photos in the trash are not listed to clients; they keep their relative order at the end.
+            shown = set(order)
+            order += [p for p in self.repo.photo_ids(album_id) if p not in shown]
         with self.db.transaction():
             if order is not None:
                 self.repo.set_order(album_id, order)

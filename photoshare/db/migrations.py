@@ -238,6 +238,71 @@ def m002_albums_sharing(conn: apsw.Connection) -> None:
     )
 
 
+@migration
+def m003_social(conn: apsw.Connection) -> None:
+    conn.execute(
+        """
+        ALTER TABLE users ADD COLUMN bio TEXT NOT NULL DEFAULT '';
+        ALTER TABLE users ADD COLUMN private INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE users ADD COLUMN followers_count INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE users ADD COLUMN following_count INTEGER NOT NULL DEFAULT 0;
+        -- Fan-out skips readers who have not been seen for a while; their timeline is rebuilt on return.
+        ALTER TABLE users ADD COLUMN last_seen_at REAL NOT NULL DEFAULT 0;
+        ALTER TABLE users ADD COLUMN timeline_built_at REAL NOT NULL DEFAULT 0;
+
+        ALTER TABLE photos ADD COLUMN like_count INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE photos ADD COLUMN comment_count INTEGER NOT NULL DEFAULT 0;
+
+        -- Materialised home timelines (fan-out on write): post ids only, newest first by id.
+        CREATE TABLE timelines (
+            user_id TEXT NOT NULL,
+            photo_id TEXT NOT NULL,
+            author_id TEXT NOT NULL,
+            PRIMARY KEY (user_id, photo_id)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE likes (
+            photo_id TEXT NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (photo_id, user_id)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX likes_user ON likes(user_id);
+
+        CREATE TABLE comments (
+            id TEXT PRIMARY KEY,
+            photo_id TEXT NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX comments_photo ON comments(photo_id, id);
+
+        CREATE TABLE saves (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            photo_id TEXT NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,
+            UNIQUE (user_id, photo_id)
+        ) STRICT;
+
+        -- A post is a ready, undeleted photo shown to followers or the public.
+        CREATE INDEX photos_posts ON photos(user_id, id)
+            WHERE visibility IN ('followers', 'public') AND processing_status = 'ready' AND deleted_at IS NULL;
+        CREATE INDEX photos_public_posts ON photos(id)
+            WHERE visibility = 'public' AND processing_status = 'ready' AND deleted_at IS NULL;
+        """
+    )
+    # Counters for follows made before this migration.
+    conn.execute(
+        """
+        UPDATE users SET
+            followers_count = (SELECT COUNT(*) FROM follows WHERE followee_id = users.id AND status = 'accepted'),
+            following_count = (SELECT COUNT(*) FROM follows WHERE follower_id = users.id AND status = 'accepted');
+        """
+    )
+
+
 def pending(db: Database) -> list[str]:
     done = _applied(db)
     return [name for name, _ in MIGRATIONS if name not in done]

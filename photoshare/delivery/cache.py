@@ -35,6 +35,7 @@ class MediaEntry:
     ready: bool
     version: str | None
     original: VariantFile | None
+    deleted: bool = False
     variants: dict[str, dict[str, VariantFile]] = field(default_factory=dict)
     loaded_at: float = field(default_factory=time.monotonic)
 
@@ -69,15 +70,18 @@ class MediaCache:
 
     def _load(self, photo_id: str) -> MediaEntry | None:
         row = self.db.one(
-            "SELECT id, visibility, processing_status, variant_version, original_key, sha256, file_size_bytes,"
-            " content_type, deleted_at FROM photos WHERE id = ?",
+            "SELECT p.id, p.visibility, p.processing_status, p.variant_version, p.original_key, p.sha256,"
+            " p.file_size_bytes, p.content_type, p.deleted_at, u.private AS owner_private"
+            " FROM photos p JOIN users u ON u.id = p.user_id WHERE p.id = ?",
             (photo_id,),
         )
-        if row is None or row["deleted_at"]:
+        if row is None:
             return None
         entry = MediaEntry(
             photo_id=photo_id,
-            public=row["visibility"] == "public",
+            # A photo in the trash is only served under its owner's signed URLs (checked per request).
+            public=row["visibility"] == "public" and not row["owner_private"] and not row["deleted_at"],
+            deleted=bool(row["deleted_at"]),
             ready=row["processing_status"] == "ready",
             version=row["variant_version"],
             original=VariantFile(row["original_key"], row["file_size_bytes"], row["sha256"][:32], row["content_type"]),
@@ -89,6 +93,10 @@ class MediaCache:
                 v["object_key"], v["size_bytes"], v["etag"], _TYPES.get(v["format"], "application/octet-stream")
             )
         return entry
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
     def invalidate(self, photo_id: str) -> None:
         with self._lock:

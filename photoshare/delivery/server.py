@@ -97,8 +97,8 @@ class MediaServer:
         self.urls = urls
         self.access = access
         self.served = 0
-        # (viewer scope, photo, original?) -> (allowed, access generation it was decided in)
-        self._decisions: dict[tuple[str, str, bool], tuple[bool, int]] = {}
+        # (viewer scope, photo, original?) -> (allowed, access generation it was decided in, valid until)
+        self._decisions: dict[tuple[str, str, bool], tuple[bool, int, float]] = {}
         # Signed URLs repeat (a grid is re-fetched, many viewers share a link): remember good
         # signatures; the expiry is still checked on every request.
         self._good_signatures: dict[tuple[str, str, str, str, str], int] = {}
@@ -143,6 +143,10 @@ class MediaServer:
             if not self._verified(photo_id, name, version, exp, viewer, sig) or not await self._allowed(
                 viewer, photo_id, name == "original"
             ):
+                # A photo in the trash does not exist for anyone but its owner.
+                if entry.deleted:
+                    await send_error(send, 404, "not_found", "no such media")
+                    return
                 await send_error(send, 403, "forbidden", "this media link is invalid or has expired")
                 return
             cache_control = f"private, max-age={max(0, int(exp) - int(time.time()))}"
@@ -171,16 +175,17 @@ class MediaServer:
         await self._send_blob(scope, send, f, cache_control, vary=name != "original")
 
     async def _allowed(self, viewer: str, photo_id: str, original: bool) -> bool:
-        """Does the viewer the URL was minted for still have access? Cached until access changes."""
+        """Does the viewer the URL was minted for still have access? Cached until access changes
+        or a share the answer rests on expires."""
         key = (viewer, photo_id, original)
         generation = self.access.generation
         decided = self._decisions.get(key)
-        if decided is not None and decided[1] == generation:
+        if decided is not None and decided[1] == generation and time.time() < decided[2]:
             return decided[0]
-        allowed = await asyncio.to_thread(self.access.media_scope_allows, viewer, photo_id, original)
+        allowed, valid_until = await asyncio.to_thread(self.access.media_scope_allows, viewer, photo_id, original)
         if len(self._decisions) >= 65536:
             self._decisions.clear()
-        self._decisions[key] = (allowed, generation)
+        self._decisions[key] = (allowed, generation, valid_until)
         return allowed
 
     @staticmethod

@@ -51,7 +51,7 @@ class MediaUrls:
             return False
         return self.signer.check(_PURPOSE, self.message(photo_id, name, version, int(exp), scope), sig)
 
-    def for_photo(self, photo: dict[str, Any], *, scope: str, download: bool) -> dict[str, str | None]:
+    def for_photo(self, photo: dict[str, Any], *, scope: str, public: bool, download: bool) -> dict[str, str | None]:
         """URLs for every variant (and the original when `download`); all None until processed.
 
         Public photos get unsigned, CDN-cacheable variant URLs; everything else is signed for `scope`.
@@ -60,7 +60,7 @@ class MediaUrls:
         version = photo.get("variant_version")
         if photo.get("processing_status") != "ready" or not version:
             return urls
-        variant_scope = None if photo["visibility"] == "public" and not photo.get("deleted_at") else scope
+        variant_scope = None if public else scope
         for name in VARIANT_NAMES:
             urls[name] = self.url(photo["id"], name, version, scope=variant_scope)
         if download:

@@ -9,5 +9,5 @@ from __future__ import annotations
 __all__ = ["FOLLOW_UPS"]
 
 FOLLOW_UPS: dict[str, list[str]] = {
-    "photo.process": [],
+    "photo.process": ["feed.fanout"],
 }

@@ -159,7 +159,10 @@ class PhotoController(Controller):
 
     @get("/photos/{photo_id:str}", sync_to_thread=True)
     def get_photo(self, request: Request[Any, Any, Any], viewer: Viewer, photo_id: FromPath[str]) -> dict[str, Any]:
-        return get_ctx(request).photos.get(viewer, photo_id)
+        ctx = get_ctx(request)
+        photo = ctx.photos.get(viewer, photo_id)
+        photo.update(ctx.engagement.state(viewer, [photo_id])[photo_id])
+        return photo
 
     @patch("/photos/{photo_id:str}", sync_to_thread=True)
     def update_photo(

@@ -77,6 +77,9 @@ def _mark_failed(ctx: AppContext, payload: dict[str, Any], reason: str) -> None:
     photo_id = payload["photo_id"]
     ctx.photo_repo.update(photo_id, processing_status="failed", failure_reason=reason[:500])
     ctx.photos.invalidate(photo_id)
+    photo = ctx.photo_repo.get(photo_id)
+    if photo is not None:
+        ctx.events.publish(photo["user_id"], "photo.failed", photo_id=photo_id, reason=reason[:500])
 
 
 def _finalise_original(ctx: AppContext, photo: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -151,6 +154,7 @@ def process_photo(ctx: AppContext, payload: dict[str, Any]) -> None:
             failure_reason=None,
         )
     ctx.photos.invalidate(photo_id)
+    ctx.events.publish(photo["user_id"], "photo.ready", photo_id=photo_id)
 
 
 @job("photo.purge", queue="media")

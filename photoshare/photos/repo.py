@@ -50,7 +50,9 @@ class PhotoRepo:
         sql = "SELECT p.* FROM photos p WHERE p.user_id = ? AND p.deleted_at IS NULL"
         params: list[Any] = [user_id]
         if tag:
-            sql += " AND EXISTS (SELECT 1 FROM photo_tags t WHERE t.photo_id = p.id AND t.tag = ?)"
+            sql += (
+                " AND EXISTS (SELECT 1 FROM photo_tags t WHERE t.photo_id = p.id AND t.tag = ? AND t.source = 'user')"
+            )
             params.append(tag)
         return newest_first(self.db, sql, params, cursor=cursor, limit=limit, column="p.id")
 
@@ -58,7 +60,9 @@ class PhotoRepo:
         sql = "SELECT COUNT(*) FROM photos p WHERE p.user_id = ? AND p.deleted_at IS NULL"
         params: list[Any] = [user_id]
         if tag:
-            sql += " AND EXISTS (SELECT 1 FROM photo_tags t WHERE t.photo_id = p.id AND t.tag = ?)"
+            sql += (
+                " AND EXISTS (SELECT 1 FROM photo_tags t WHERE t.photo_id = p.id AND t.tag = ? AND t.source = 'user')"
+            )
             params.append(tag)
         return int(self.db.value(sql, params))
 

@@ -160,6 +160,9 @@ class PhotoService:
             self.repo.update(photo_id, **fields)
             if "tags" in changes:
                 self.repo.set_user_tags(photo_id, viewer.id, meta.tags or [])
+            if meta.visibility in ("followers", "public") and photo["visibility"] not in ("followers", "public"):
+                # Newly a post: into the followers' timelines (a post made private drops out at read time).
+                self.jobs.enqueue("feed.fanout", {"photo_id": photo_id}, user_id=viewer.id)
         self.invalidate(photo_id)
         return self.get(viewer, photo_id)
 
@@ -198,6 +201,8 @@ class PhotoService:
     def trash(self, viewer: User, *, cursor: str | None, limit: int | None) -> dict[str, Any]:
         page = self.repo.list_trash(viewer.id, cursor=cursor, limit=limit)
         items = self.to_api(viewer, page.rows, grants=dict.fromkeys((r["id"] for r in page.rows), OWNER))
+        for item, row in zip(items, page.rows, strict=True):
+            item["deleted_at"] = row["deleted_at"]
         return {"photos": items, "next_cursor": page.next_cursor}
 
     def empty_trash(self, viewer: User) -> dict[str, Any]:
@@ -208,6 +213,12 @@ class PhotoService:
                     "photo.purge", {"photo_id": photo_id}, user_id=viewer.id, dedupe_key=f"purge:{photo_id}"
                 )
         return {"purging": len(ids)}
+
+    def invalidate_all(self) -> None:
+        """After an account-wide change (going private): forget every cached delivery decision."""
+        self.access.changed()
+        if self.media_cache is not None:
+            self.media_cache.clear()
 
     def invalidate(self, photo_id: str) -> None:
         """Drop cached delivery decisions, so changes apply to media URLs at once."""
@@ -247,11 +258,15 @@ class PhotoService:
                 "taken_at": r["taken_at"],
                 "uploaded_at": r["uploaded_at"],
                 "placeholder": r["placeholder"],
-                "urls": self.urls.for_photo(r, scope=scope, download=bool(grant and grant.download)),
+                "urls": self.urls.for_photo(
+                    r, scope=scope, public=self.access.is_public(r), download=bool(grant and grant.download)
+                ),
                 "tags": [t["tag"] for t in tags[r["id"]]["user"]],
                 "ml_labels": [t["tag"] for t in tags[r["id"]]["ml"]],
                 "location": r["location"],
                 "can_download": bool(grant and grant.download),
+                "like_count": r["like_count"],
+                "comment_count": r["comment_count"],
             }
             if full:
                 owner = bool(grant and grant.owner)

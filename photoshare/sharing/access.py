@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from photoshare.clock import now_iso
+from photoshare.clock import now_iso, parse_iso
 from photoshare.db import Database
 from photoshare.errors import NotFound, PermissionDenied
 from photoshare.users.models import User
@@ -59,10 +59,45 @@ class Access:
         # the media fast path caches decisions per generation, so a revocation applies at once.
         self.generation = 0
         self._lock = threading.Lock()
+        self._private: dict[str, bool] = {}
 
     def changed(self) -> None:
         with self._lock:
             self.generation += 1
+            self._private.clear()
+
+    def owner_private(self, owner_id: str) -> bool:
+        """Private accounts show even their "public" posts to approved followers only."""
+        cached = self._private.get(owner_id)
+        if cached is None:
+            cached = bool(self.db.value("SELECT private FROM users WHERE id = ?", (owner_id,)))
+            if len(self._private) > 100_000:
+                self._private.clear()
+            self._private[owner_id] = cached
+        return cached
+
+    def is_public(self, photo: dict[str, Any]) -> bool:
+        """Anyone may see it (so its variants may be cached publicly by a CDN)."""
+        return (
+            photo["visibility"] == "public"
+            and photo["processing_status"] == "ready"
+            and not photo.get("deleted_at")
+            and not self.owner_private(photo["user_id"])
+        )
+
+    def post_visible(self, viewer_id: str, photo: dict[str, Any], followees: set[str]) -> bool:
+        """Fast path for feeds, whose candidates are posts of people the viewer follows (or their own).
+
+        Agrees with photo_grant for posts: public posts of public accounts, followers posts (and all
+        posts of private accounts) for accepted followers.
+        """
+        if photo["user_id"] == viewer_id:
+            return not photo.get("deleted_at")
+        if photo.get("deleted_at") or photo["processing_status"] != "ready":
+            return False
+        if photo["visibility"] == "public" and not self.owner_private(photo["user_id"]):
+            return True
+        return photo["visibility"] in ("public", "followers") and photo["user_id"] in followees
 
     # -- relationships -----------------------------------------------------------------------
     def follows(self, viewer_id: str, owner_id: str) -> bool:
@@ -74,9 +109,9 @@ class Access:
         )
 
     def _audience(self, viewer: User | None, owner_id: str, visibility: str) -> Grant | None:
-        if visibility == "public":
+        if visibility == "public" and not self.owner_private(owner_id):
             return VIEW
-        if visibility == "followers" and viewer is not None and self.follows(viewer.id, owner_id):
+        if visibility in ("followers", "public") and viewer is not None and self.follows(viewer.id, owner_id):
             return VIEW
         return None
 
@@ -165,18 +200,42 @@ class Access:
         return photo
 
     # -- media capabilities --------------------------------------------------------------------
-    def media_scope_allows(self, scope: str, photo_id: str, original: bool) -> bool:
-        """Re-check the viewer a signed media URL was minted for ("u.<user>" or "s.<share>")."""
+    def media_scope_allows(self, scope: str, photo_id: str, original: bool) -> tuple[bool, float]:
+        """Re-check the viewer a signed media URL was minted for ("u.<user>", "s.<share>" or "p").
+
+        Returns the answer and until when it holds without a change (the earliest expiry of a share
+        it may rest on), so a cached "yes" ends when a share expires, not when something else changes.
+        """
         photo = self.db.one("SELECT * FROM photos WHERE id = ?", (photo_id,))
         if photo is None:
-            return False
+            return False, float("inf")
+        allowed = self._scope_grant(scope, photo, original)
+        return allowed, self._earliest_expiry(scope, photo_id)
+
+    def _earliest_expiry(self, scope: str, photo_id: str) -> float:
+        kind, _, ident = scope.partition(".")
+        if kind == "s":
+            sql, params = "SELECT MIN(expires_at) FROM shares WHERE id = ?", [ident]
+        elif kind == "u":
+            sql = (
+                "SELECT MIN(s.expires_at) FROM shares s JOIN share_recipients r ON r.share_id = s.id"
+                " WHERE r.user_id = ? AND ((s.target_type = 'photo' AND s.target_id = ?) OR (s.target_type = 'album'"
+                " AND s.target_id IN (SELECT album_id FROM album_photos WHERE photo_id = ?)))"
+            )
+            params = [ident, photo_id, photo_id]
+        else:
+            return float("inf")
+        earliest = self.db.value(sql, params)
+        return parse_iso(earliest) if earliest else float("inf")
+
+    def _scope_grant(self, scope: str, photo: dict[str, Any], original: bool) -> bool:
         kind, _, ident = scope.partition(".")
         if kind == "p":
             grant = self.photo_grant(None, photo)
         elif kind == "u":
             row = self.db.one("SELECT * FROM users WHERE id = ? AND disabled = 0", (ident,))
             if row is None:
-                return False
+                return False  # disabled accounts lose their links at once
             grant = self.photo_grant(User.from_row(row), photo)
         elif kind == "s":
             link = self.active_link(ident)
@@ -186,7 +245,8 @@ class Access:
         return grant is not None and (grant.download or not original)
 
     def active_link(self, share_id: str) -> LinkContext | None:
-        """The link share if it is still usable (not revoked, not expired, views left)."""
+        """The link share if it is still usable (not revoked, not expired). The view limit is enforced
+        when the link is opened (ShareService.open_link); media URLs minted then stay valid until they expire."""
         row = self.db.one("SELECT * FROM shares WHERE id = ? AND type = 'link'", (share_id,))
         if row is None or row["revoked_at"]:
             return None

@@ -84,12 +84,14 @@ class ShareController(Controller):
         ctx = get_ctx(request)
         share, link = open_link(request, token, request.headers.get("x-share-password"), count_view=cursor is None)
         out: dict[str, Any] = {
+            # Send it back as X-Share-Pass for further pages: they do not spend views of a limited link.
+            "view_pass": ctx.shares.view_pass(share["id"]),
             "share": {
                 "share_id": share["id"],
                 "permissions": share["permissions"],
                 "expires_at": share["expires_at"],
                 "target_type": share["target_type"],
-            }
+            },
         }
         if link.target_type == "album":
             out["album"] = ctx.albums.get(None, link.target_id, link)

@@ -6,6 +6,7 @@ Creating and revoking shares lives here; deciding what a share allows lives in a
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Any
 
 from photoshare.albums.repo import AlbumRepo
@@ -239,10 +240,29 @@ class ShareService:
             raise Gone("this link has expired", code="link_expired")
         return share
 
+    def view_pass(self, share_id: str) -> str:
+        """Proof of a counted view, so its holder can page through the link for an hour without
+        spending more views (and nobody can read an exhausted link without one)."""
+        return self.signer.dumps("link-pass", {"s": share_id, "exp": int(time.time()) + 3600})
+
+    def _has_pass(self, share_id: str, view_pass: str | None) -> bool:
+        if not view_pass:
+            return False
+        try:
+            return self.signer.loads("link-pass", view_pass).get("s") == share_id
+        except PermissionDenied:
+            return False
+
     def open_link(
-        self, token: str, *, password: str | None = None, unlock: str | None = None, count_view: bool = True
+        self,
+        token: str,
+        *,
+        password: str | None = None,
+        unlock: str | None = None,
+        count_view: bool = True,
+        view_pass: str | None = None,
     ) -> tuple[dict[str, Any], LinkContext]:
-        """Check a link (and its password), count a view, and return what it grants."""
+        """Check a link (and its password), count a view (or check the view pass), return what it grants."""
         share = self.find_link(token)
         if share["password_hash"]:
             unlocked = unlock is not None and secrets.compare_digest(unlock, self.unlock_value(share))
@@ -253,6 +273,7 @@ class ShareService:
                     self._hasher().verify(share["password_hash"], password)
                 except Exception:
                     raise PermissionDenied("wrong password for this link", code="bad_password") from None
+        exhausted = Gone("this link has been viewed the maximum number of times", code="link_exhausted")
         if count_view:
             counted = self.db.execute(
                 "UPDATE shares SET view_count = view_count + 1 WHERE id = ?"
@@ -260,7 +281,13 @@ class ShareService:
                 (share["id"],),
             )
             if not counted:
-                raise Gone("this link has been viewed the maximum number of times", code="link_exhausted")
+                raise exhausted
+        elif (
+            share["max_views"] is not None
+            and share["view_count"] >= share["max_views"]
+            and not self._has_pass(share["id"], view_pass)
+        ):
+            raise exhausted
         link = self.access.active_link(share["id"])
         if link is None:
             raise NotFound("this link does not exist or has been revoked", code="link_not_found")

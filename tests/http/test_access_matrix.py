@@ -405,6 +405,8 @@ def test_photo_access_matrix(w: World, viewer: str, photo: str) -> None:
 def _assert_no_capability_for(w: World, viewer: str, photo: str, where: str) -> None:
     """A denied viewer cannot turn URLs minted for the owner into their own; those URLs are bearer
     capabilities of the viewer they were minted for, nothing more."""
+    if MATRIX["anonymous"][photo] != "-":
+        return  # public media is a capability of everyone; denied here only because the link is broken
     gone = photo == "trashed"  # the media server does not know trashed photos at all
     denied = 404 if gone else 403
     owner_urls = w.owner_urls[photo]

@@ -1,0 +1,241 @@
+"""Home timelines with hybrid fan-out, profile grids and explore.
+
+Fan-out on write: when a post becomes visible, its id is copied into the materialised timeline of
+each active follower (one INSERT … SELECT). Accounts with more than `celebrity_followers` followers
+are skipped at write time and pulled at read time instead, then merged by id (ids are time-ordered,
+so "newest first" is "largest id first" and a cursor is simply the last id seen). Readers who were
+away longer than `inactive_days` are skipped by fan-out and rebuilt when they return.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from photoshare.db import Database
+from photoshare.errors import InvalidInput, NotFound
+from photoshare.pagination import decode_cursor, encode_cursor, parse_limit
+from photoshare.photos.service import PhotoService
+from photoshare.settings import SocialSettings
+from photoshare.sharing.access import Access
+from photoshare.social.service import FollowService
+from photoshare.users.models import User
+
+__all__ = ["POST_WHERE", "FeedService"]
+
+POST_WHERE = "visibility IN ('followers', 'public') AND processing_status = 'ready' AND deleted_at IS NULL"
+"""What makes a photo a post (the partial index photos_posts covers exactly this)."""
+
+_SEEN_EVERY_S = 300.0
+
+
+class FeedService:
+    def __init__(
+        self, db: Database, access: Access, follows: FollowService, photos: PhotoService, settings: SocialSettings
+    ) -> None:
+        self.db = db
+        self.access = access
+        self.follows = follows
+        self.photos = photos
+        self.settings = settings
+
+    # -- writes (run as jobs) -------------------------------------------------------------------
+    def fan_out(self, photo_id: str) -> int:
+        """Copy a post into its followers' timelines; returns how many timelines got it."""
+        post = self.db.one(f"SELECT id, user_id FROM photos WHERE id = ? AND {POST_WHERE}", (photo_id,))
+        if post is None:
+            return 0  # not (or no longer) a post: reads filter it out anyway
+        author = post["user_id"]
+        with self.db.transaction():
+            self.db.execute(
+                "INSERT OR IGNORE INTO timelines (user_id, photo_id, author_id) VALUES (?, ?, ?)",
+                (author, photo_id, author),
+            )
+            if self._is_celebrity(author):
+                return 1
+            active_since = time.time() - self.settings.inactive_days * 86400
+            return 1 + self.db.execute(
+                "INSERT OR IGNORE INTO timelines (user_id, photo_id, author_id)"
+                " SELECT f.follower_id, ?, ? FROM follows f JOIN users u ON u.id = f.follower_id"
+                " WHERE f.followee_id = ? AND f.status = 'accepted' AND u.last_seen_at >= ?",
+                (photo_id, author, author, active_since),
+            )
+
+    def backfill(self, follower_id: str, followee_id: str) -> int:
+        """A new follow: the followee's recent posts enter the follower's timeline."""
+        if self._is_celebrity(followee_id):
+            return 0  # pulled at read time
+        return self.db.execute(
+            "INSERT OR IGNORE INTO timelines (user_id, photo_id, author_id)"
+            f" SELECT ?, id, user_id FROM photos WHERE user_id = ? AND {POST_WHERE} ORDER BY id DESC LIMIT ?",
+            (follower_id, followee_id, self.settings.backfill_posts),
+        )
+
+    def forget(self, follower_id: str, followee_id: str) -> int:
+        """An unfollow: drop the followee's posts from the timeline (reads already skip them)."""
+        if self.follows.status(follower_id, followee_id) == "accepted":
+            return 0  # followed again in the meantime
+        return self.db.execute("DELETE FROM timelines WHERE user_id = ? AND author_id = ?", (follower_id, followee_id))
+
+    def rebuild(self, user_id: str) -> int:
+        """Build a timeline from scratch: the recent posts of everyone followed (celebrities excepted)."""
+        with self.db.transaction():
+            self.db.execute("DELETE FROM timelines WHERE user_id = ?", (user_id,))
+            n = self.db.execute(
+                "INSERT OR IGNORE INTO timelines (user_id, photo_id, author_id)"
+                f" SELECT ?, id, user_id FROM photos WHERE user_id = ? AND {POST_WHERE} ORDER BY id DESC LIMIT ?",
+                (user_id, user_id, self.settings.backfill_posts),
+            )
+            for followee in self.follows.followees(user_id):
+                n += self.backfill(user_id, followee)
+            self.db.execute("UPDATE users SET timeline_built_at = ? WHERE id = ?", (time.time(), user_id))
+        self.trim(user_id)
+        return n
+
+    def trim(self, user_id: str | None = None) -> int:
+        """Keep the newest `timeline_length` entries per timeline."""
+        where = "WHERE user_id = ?" if user_id else ""
+        return self.db.execute(
+            "DELETE FROM timelines WHERE (user_id, photo_id) IN (SELECT user_id, photo_id FROM"
+            f" (SELECT user_id, photo_id, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY photo_id DESC) AS n"
+            f"  FROM timelines {where}) WHERE n > ?)",
+            (*([user_id] if user_id else []), self.settings.timeline_length),
+        )
+
+    def _is_celebrity(self, user_id: str) -> bool:
+        count = self.db.value("SELECT followers_count FROM users WHERE id = ?", (user_id,)) or 0
+        return int(count) > self.settings.celebrity_followers
+
+    # -- reads --------------------------------------------------------------------------------
+    def _touch(self, viewer: User) -> None:
+        """Note the reader as active; rebuild the timeline of one returning after a long absence."""
+        row = self.db.one("SELECT last_seen_at, timeline_built_at FROM users WHERE id = ?", (viewer.id,))
+        now = time.time()
+        if row is None or now - row["last_seen_at"] < _SEEN_EVERY_S:
+            return
+        away = now - row["last_seen_at"] > self.settings.inactive_days * 86400
+        self.db.execute("UPDATE users SET last_seen_at = ? WHERE id = ?", (now, viewer.id))
+        if away or not row["timeline_built_at"]:
+            self.rebuild(viewer.id)
+
+    def home(self, viewer: User, *, cursor: str | None, limit: int | None) -> dict[str, Any]:
+        n = parse_limit(limit)
+        before = decode_cursor(cursor)
+        self._touch(viewer)
+        followees = self.follows.followees(viewer.id)
+        bound = "AND photo_id < ?" if before else ""
+        params: list[Any] = [viewer.id, *([before] if before else [])]
+        # Over-fetch a little: entries of unfollowed authors or changed posts are skipped below.
+        entries = self.db.query(
+            f"SELECT photo_id AS id FROM timelines WHERE user_id = ? {bound} ORDER BY photo_id DESC LIMIT ?",
+            (*params, n * 2 + 10),
+        )
+        ids = {e["id"] for e in entries}
+        celebrities = self._celebrities(followees)
+        if celebrities:
+            marks = ",".join("?" for _ in celebrities)
+            pulled = self.db.query(
+                f"SELECT id FROM photos WHERE user_id IN ({marks}) AND {POST_WHERE}"
+                f" {'AND id < ?' if before else ''} ORDER BY id DESC LIMIT ?",
+                (*celebrities, *([before] if before else []), n),
+            )
+            ids.update(p["id"] for p in pulled)
+        rows = self._load(sorted(ids, reverse=True))
+        visible = [
+            r
+            for r in rows
+            if self.access.post_visible(viewer.id, r, followees)
+            and (r["user_id"] == viewer.id or r["user_id"] in followees)
+        ]
+        page = visible[:n]
+        more = len(visible) > n or len(entries) >= n * 2 + 10
+        return {
+            "items": self.photos.to_api(viewer, page),
+            "next_cursor": encode_cursor(page[-1]["id"]) if more and page else None,
+        }
+
+    def _celebrities(self, followees: set[str]) -> list[str]:
+        if not followees:
+            return []
+        marks = ",".join("?" for _ in followees)
+        rows = self.db.query(
+            f"SELECT id FROM users WHERE id IN ({marks}) AND followers_count > ?",
+            (*followees, self.settings.celebrity_followers),
+        )
+        return [r["id"] for r in rows]
+
+    def _load(self, ids: list[str]) -> list[dict[str, Any]]:
+        if not ids:
+            return []
+        marks = ",".join("?" for _ in ids)
+        by_id = {r["id"]: r for r in self.db.query(f"SELECT * FROM photos WHERE id IN ({marks})", ids)}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def profile_posts(
+        self, viewer: User | None, user_id: str, *, cursor: str | None, limit: int | None
+    ) -> dict[str, Any]:
+        owner = self.db.one("SELECT id, private FROM users WHERE id = ? AND disabled = 0", (user_id,))
+        if owner is None:
+            raise NotFound("no such user")
+        n = parse_limit(limit)
+        before = decode_cursor(cursor)
+        is_owner = viewer is not None and viewer.id == user_id
+        following = viewer is not None and self.access.follows(viewer.id, user_id)
+        if is_owner or following:
+            where = POST_WHERE
+        elif owner["private"]:
+            return {"items": [], "next_cursor": None, "private": True}
+        else:
+            where = "visibility = 'public' AND processing_status = 'ready' AND deleted_at IS NULL"
+        rows = self.db.query(
+            f"SELECT * FROM photos WHERE user_id = ? AND {where} {'AND id < ?' if before else ''}"
+            " ORDER BY id DESC LIMIT ?",
+            (user_id, *([before] if before else []), n + 1),
+        )
+        page = rows[:n]
+        return {
+            "items": self.photos.to_api(viewer, page),
+            "next_cursor": encode_cursor(page[-1]["id"]) if len(rows) > n else None,
+            "private": bool(owner["private"]),
+        }
+
+    def explore(self, viewer: User | None, *, sort: str, cursor: str | None, limit: int | None) -> dict[str, Any]:
+        """Public posts of public accounts: the newest, or the most engaging of the last week."""
+        n = parse_limit(limit)
+        base = (
+            "SELECT p.* FROM photos p JOIN users u ON u.id = p.user_id WHERE p.visibility = 'public'"
+            " AND p.processing_status = 'ready' AND p.deleted_at IS NULL AND u.private = 0 AND u.disabled = 0"
+        )
+        if sort == "recent":
+            before = decode_cursor(cursor)
+            rows = self.db.query(
+                f"{base} {'AND p.id < ?' if before else ''} ORDER BY p.id DESC LIMIT ?",
+                (*([before] if before else []), n + 1),
+            )
+            page = rows[:n]
+            next_cursor = encode_cursor(page[-1]["id"]) if len(rows) > n else None
+        elif sort == "popular":
+            import re
+
+            offset = int(decode_cursor(cursor, re.compile(r"\d{1,6}")) or 0)
+            week_ago = _id_floor(time.time() - 7 * 86400)
+            candidates = self.db.query(f"{base} AND p.id >= ? ORDER BY p.id DESC LIMIT 2000", (week_ago,))
+            now_ms = time.time() * 1000
+            # Engagement decays with age (hours), so a fresh post with a few likes beats last week's.
+            ranked = sorted(
+                candidates,
+                key=lambda r: (
+                    -(r["like_count"] + 2 * r["comment_count"] + 1)
+                    / ((now_ms - int(r["id"][:12], 16)) / 3_600_000 + 2) ** 1.5
+                ),
+            )
+            page = ranked[offset : offset + n]
+            next_cursor = encode_cursor(str(offset + n)) if len(ranked) > offset + n else None
+        else:
+            raise InvalidInput("sort must be recent or popular")
+        return {"items": self.photos.to_api(viewer, page), "next_cursor": next_cursor}
+
+
+def _id_floor(ts: float) -> str:
+    """The smallest id created at or after `ts` (ids start with their creation time in ms)."""
+    return f"{int(ts * 1000):012x}" + "0" * 20
