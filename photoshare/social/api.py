@@ -184,7 +184,7 @@ class EventsController(Controller):
     path = "/v1"
     tags = ["events"]
 
-    @get("/events", sync_to_thread=False)
+    @get("/events")
     async def events(self, request: Request[Any, Any, Any], user: CurrentUser) -> ServerSentEvent:
         """Server-sent events for the signed-in user: photo.ready, photo.failed, follower.new, comment.new, …"""
         bus = get_ctx(request).events
