@@ -27,6 +27,7 @@ from photoshare.http.pages import PageController
 from photoshare.http.raw import Receive, Scope, Send
 from photoshare.metrics import render_metrics
 from photoshare.photos.api import PhotoController
+from photoshare.search.api import SearchController
 from photoshare.sharing.api import ShareController
 from photoshare.sharing.pages import SharePageController
 from photoshare.social.api import EventsController, FeedController, PeopleController
@@ -61,6 +62,7 @@ def create_app(ctx: AppContext) -> Litestar:
             PeopleController,
             FeedController,
             EventsController,
+            SearchController,
             SharePageController,
             PageController,
             healthz,

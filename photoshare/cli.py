@@ -254,6 +254,20 @@ def jobs_retry(
         ctx.close()
 
 
+@app.command()
+def reindex(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
+    """Rebuild derived data from SQLite: the search index and every home timeline."""
+    ctx = _context(_settings(config, data_dir))
+    try:
+        n = ctx.search.rebuild()
+        typer.echo(f"Search index: {n} photos")
+        users = [r["id"] for r in ctx.db.query("SELECT id FROM users WHERE disabled = 0")]
+        entries = sum(ctx.feed.rebuild(user_id) for user_id in users)
+        typer.echo(f"Timelines: {len(users)} rebuilt, {entries} entries")
+    finally:
+        ctx.close()
+
+
 # -- storage -------------------------------------------------------------------------------------
 @storage_app.command("migrate")
 def storage_migrate(

@@ -24,6 +24,8 @@ from photoshare.jobs.queue import JobQueue
 from photoshare.jobs.runner import JobRunner
 from photoshare.photos.repo import PhotoRepo
 from photoshare.photos.service import PhotoService
+from photoshare.search.index import TextIndex
+from photoshare.search.service import SearchService
 from photoshare.settings import Settings
 from photoshare.sharing.access import Access
 from photoshare.sharing.service import ShareService
@@ -43,6 +45,7 @@ __all__ = ["AppContext", "DataDirLock", "build_context", "load_secret"]
 def _register_handlers() -> None:
     # Importing the job modules registers their handlers with the job registry.
     import photoshare.photos.jobs
+    import photoshare.search.jobs
     import photoshare.social.jobs  # noqa: F401
 
 
@@ -118,11 +121,13 @@ class AppContext:
     profiles: ProfileService
     feed: FeedService
     engagement: EngagementService
+    search: SearchService
     events: EventBus
     runner: JobRunner = field(init=False)
 
     def close(self) -> None:
         self.runner.stop()
+        self.search.index.close()
         self.db.close()
 
 
@@ -183,12 +188,16 @@ def build_context(settings: Settings, *, create: bool = False) -> AppContext:
         profiles=ProfileService(db, follows, photos),
         feed=FeedService(db, access, follows, photos, settings.social),
         engagement=EngagementService(db, access, photo_repo, photos, events),
+        search=SearchService(db, TextIndex(data / "index" / "text"), access, photo_repo, photos, follows),
         events=events,
     )
+    if ctx.search.index.needs_rebuild and ctx.photo_repo.status_counts():
+        # A lost or corrupt index is rebuilt from SQLite in the background.
+        jobs.enqueue("search.rebuild", {}, dedupe_key="search.rebuild")
     ctx.runner = JobRunner(
         jobs,
         ctx,
-        {"media": settings.jobs.media_workers, "social": settings.jobs.social_workers},
+        {"media": settings.jobs.media_workers, "social": settings.jobs.social_workers, "index": 1},
         schedules={"trash.sweep": 3600.0, "feed.trim": 3600.0},
     )
     return ctx

@@ -169,11 +169,13 @@ class PhotoService:
     def add_tags(self, viewer: User, photo_id: str, tags: list[str]) -> dict[str, Any]:
         self.access.require_edit(viewer, self.repo.get(photo_id))
         self.repo.add_user_tags(photo_id, viewer.id, normalise_tags(tags))
+        self.invalidate(photo_id)
         return self.get(viewer, photo_id)
 
     def remove_tag(self, viewer: User, photo_id: str, tag: str) -> dict[str, Any]:
         self.access.require_edit(viewer, self.repo.get(photo_id))
         self.repo.remove_user_tag(photo_id, normalise_tags([tag])[0])
+        self.invalidate(photo_id)
         return self.get(viewer, photo_id)
 
     # -- trash -------------------------------------------------------------------------------
@@ -214,15 +216,17 @@ class PhotoService:
                 )
         return {"purging": len(ids)}
 
-    def invalidate_all(self) -> None:
+    def invalidate_all(self, owner_id: str) -> None:
         """After an account-wide change (going private): forget every cached delivery decision."""
         self.access.changed()
+        self.jobs.enqueue("search.index_owner", {"user_id": owner_id}, user_id=owner_id)
         if self.media_cache is not None:
             self.media_cache.clear()
 
     def invalidate(self, photo_id: str) -> None:
-        """Drop cached delivery decisions, so changes apply to media URLs at once."""
+        """Drop cached delivery decisions, so changes apply to media URLs at once, and re-index it."""
         self.access.changed()
+        self.jobs.enqueue("search.index_photo", {"photo_id": photo_id}, dedupe_key=f"index:{photo_id}")
         if self.media_cache is not None:
             self.media_cache.invalidate(photo_id)
 

@@ -203,7 +203,7 @@ class ProfileService:
                 f"UPDATE users SET {cols}, updated_at = ? WHERE id = ?", (*fields.values(), now_iso(), viewer.id)
             )
             if "private" in fields:
-                self.photos.invalidate_all()
+                self.photos.invalidate_all(viewer.id)
         return self.get(viewer, viewer.id)
 
     def search(self, q: str, *, limit: int | None) -> dict[str, Any]:
