@@ -21,12 +21,13 @@ class PeopleController(Controller):
     path = "/v1"
     tags = ["social"]
 
+    @get("/users/me", sync_to_thread=True)
+    def my_profile(self, request: Request[Any, Any, Any], user: CurrentUser) -> dict[str, Any]:
+        return get_ctx(request).profiles.get(user, user.id)
+
     @get("/users/{user_id:str}", sync_to_thread=True)
     def profile(self, request: Request[Any, Any, Any], viewer: Viewer, user_id: FromPath[str]) -> dict[str, Any]:
-        ctx = get_ctx(request)
-        if user_id == "me" and viewer is not None:
-            user_id = viewer.id
-        return ctx.profiles.get(viewer, user_id)
+        return get_ctx(request).profiles.get(viewer, user_id)
 
     @patch("/users/me", sync_to_thread=True)
     def update_me(

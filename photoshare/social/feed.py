@@ -119,40 +119,80 @@ class FeedService:
             self.rebuild(viewer.id)
 
     def home(self, viewer: User, *, cursor: str | None, limit: int | None) -> dict[str, Any]:
+        """One page of the home feed: the materialised timeline merged with celebrities' posts."""
         n = parse_limit(limit)
         before = decode_cursor(cursor)
         self._touch(viewer)
         followees = self.follows.followees(viewer.id)
-        bound = "AND photo_id < ?" if before else ""
-        params: list[Any] = [viewer.id, *([before] if before else [])]
-        # Over-fetch a little: entries of unfollowed authors or changed posts are skipped below.
-        entries = self.db.query(
-            f"SELECT photo_id AS id FROM timelines WHERE user_id = ? {bound} ORDER BY photo_id DESC LIMIT ?",
-            (*params, n * 2 + 10),
-        )
-        ids = {e["id"] for e in entries}
         celebrities = self._celebrities(followees)
-        if celebrities:
-            marks = ",".join("?" for _ in celebrities)
-            pulled = self.db.query(
-                f"SELECT id FROM photos WHERE user_id IN ({marks}) AND {POST_WHERE}"
-                f" {'AND id < ?' if before else ''} ORDER BY id DESC LIMIT ?",
-                (*celebrities, *([before] if before else []), n),
-            )
-            ids.update(p["id"] for p in pulled)
-        rows = self._load(sorted(ids, reverse=True))
-        visible = [
-            r
-            for r in rows
-            if self.access.post_visible(viewer.id, r, followees)
-            and (r["user_id"] == viewer.id or r["user_id"] in followees)
-        ]
-        page = visible[:n]
-        more = len(visible) > n or len(entries) >= n * 2 + 10
-        return {
-            "items": self.photos.to_api(viewer, page),
-            "next_cursor": encode_cursor(page[-1]["id"]) if more and page else None,
-        }
+        window = n + 20
+        page: list[dict[str, Any]] = []
+        exhausted = False
+        # Both sources are read newest-first in windows. When a window is full, ids below its last one
+        # are not known yet, so only ids at or above the highest such boundary are used this round.
+        for _ in range(10):
+            entries = self._timeline_ids(viewer.id, before, window)
+            pulled = self._posts_of(celebrities, before, window) if celebrities else []
+            full = [source[-1] for source in (entries, pulled) if len(source) == window]
+            ids = sorted(set(entries) | set(pulled), reverse=True)
+            if full:
+                boundary = max(full)
+                ids = [i for i in ids if i >= boundary]
+            page += [r for r in self._load(ids) if self._in_feed(viewer.id, r, followees)]
+            if not full:
+                exhausted = True
+                break
+            before = ids[-1]
+            if len(page) > n:
+                break
+        items = page[:n]
+        if len(page) > n:
+            next_cursor: str | None = encode_cursor(items[-1]["id"])
+        elif exhausted or before is None:
+            next_cursor = None
+        else:
+            next_cursor = encode_cursor(before)  # scanned this far without filling the page; more may follow
+        return {"items": self.photos.to_api(viewer, items), "next_cursor": next_cursor}
+
+    def _in_feed(self, viewer_id: str, photo: dict[str, Any], followees: set[str]) -> bool:
+        """Still a post (ready, shown to followers or public), by someone followed (or the reader), and
+        visible to the reader: timeline rows of unfollowed authors or changed posts drop out here."""
+        return (
+            photo["visibility"] in ("followers", "public")
+            and photo["processing_status"] == "ready"
+            and not photo["deleted_at"]
+            and (photo["user_id"] == viewer_id or photo["user_id"] in followees)
+            and self.access.post_visible(viewer_id, photo, followees)
+        )
+
+    def _timeline_ids(self, user_id: str, before: str | None, limit: int) -> list[str]:
+        rows = self.db.query(
+            f"SELECT photo_id FROM timelines WHERE user_id = ? {'AND photo_id < ?' if before else ''}"
+            " ORDER BY photo_id DESC LIMIT ?",
+            (user_id, *([before] if before else []), limit),
+        )
+        return [r["photo_id"] for r in rows]
+
+    def _posts_of(self, authors: list[str], before: str | None, limit: int) -> list[str]:
+        marks = ",".join("?" for _ in authors)
+        rows = self.db.query(
+            f"SELECT id FROM photos WHERE user_id IN ({marks}) AND {POST_WHERE}"
+            f" {'AND id < ?' if before else ''} ORDER BY id DESC LIMIT ?",
+            (*authors, *([before] if before else []), limit),
+        )
+        return [r["id"] for r in rows]
+
+    def spread(self, author_id: str) -> int:
+        """An account fell back below the celebrity threshold: its recent posts, never fanned out,
+        enter its active followers' timelines now (reads stop pulling it)."""
+        active_since = time.time() - self.settings.inactive_days * 86400
+        return self.db.execute(
+            "INSERT OR IGNORE INTO timelines (user_id, photo_id, author_id)"
+            " SELECT f.follower_id, p.id, p.user_id FROM follows f JOIN users u ON u.id = f.follower_id"
+            f" JOIN (SELECT id, user_id FROM photos WHERE user_id = ? AND {POST_WHERE} ORDER BY id DESC LIMIT ?) p"
+            " WHERE f.followee_id = ? AND f.status = 'accepted' AND u.last_seen_at >= ?",
+            (author_id, self.settings.backfill_posts, author_id, active_since),
+        )
 
     def _celebrities(self, followees: set[str]) -> list[str]:
         if not followees:

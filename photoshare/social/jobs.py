@@ -9,7 +9,7 @@ from photoshare.jobs.registry import job
 if TYPE_CHECKING:
     from photoshare.context import AppContext
 
-__all__ = ["backfill", "fan_out", "forget", "trim"]
+__all__ = ["backfill", "fan_out", "forget", "spread", "trim"]
 
 
 @job("feed.fanout", queue="social")
@@ -25,6 +25,11 @@ def backfill(ctx: AppContext, payload: dict[str, Any]) -> None:
 @job("feed.unfollow", queue="social")
 def forget(ctx: AppContext, payload: dict[str, Any]) -> None:
     ctx.feed.forget(payload["follower_id"], payload["followee_id"])
+
+
+@job("feed.spread", queue="social")
+def spread(ctx: AppContext, payload: dict[str, Any]) -> None:
+    ctx.feed.spread(payload["user_id"])
 
 
 @job("feed.trim", queue="social")

@@ -19,7 +19,10 @@ __all__ = ["FollowService", "ProfileService"]
 
 
 class FollowService:
-    def __init__(self, db: Database, access: Access, jobs: JobQueue, events: EventBus) -> None:
+    def __init__(
+        self, db: Database, access: Access, jobs: JobQueue, events: EventBus, celebrity_followers: int
+    ) -> None:
+        self.celebrity_followers = celebrity_followers
         self.db = db
         self.access = access
         self.jobs = jobs
@@ -71,6 +74,9 @@ class FollowService:
             self.db.execute("DELETE FROM follows WHERE follower_id = ? AND followee_id = ?", (viewer.id, target["id"]))
             if status == "accepted":
                 self.db.execute("UPDATE users SET followers_count = followers_count - 1 WHERE id = ?", (target["id"],))
+                left = self.db.value("SELECT followers_count FROM users WHERE id = ?", (target["id"],))
+                if left == self.celebrity_followers:  # just dropped out of pull-at-read: fan its posts out
+                    self.jobs.enqueue("feed.spread", {"user_id": target["id"]}, user_id=target["id"])
                 self.db.execute("UPDATE users SET following_count = following_count - 1 WHERE id = ?", (viewer.id,))
                 # Timeline entries go lazily: reads skip them, this job removes them.
                 self.jobs.enqueue(
