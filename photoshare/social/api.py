@@ -193,12 +193,12 @@ class EventsController(Controller):
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
             try:
-                yield ServerSentEventMessage(comment="connected")
+                yield ServerSentEventMessage(comment="connected", data=None)
                 while True:
                     try:
                         event = await asyncio.wait_for(queue.get(), _KEEPALIVE_S)
                     except TimeoutError:
-                        yield ServerSentEventMessage(comment="keepalive")  # keeps proxies from closing it
+                        yield ServerSentEventMessage(comment="keepalive", data=None)  # keeps proxies from closing it
                         continue
                     yield ServerSentEventMessage(data=event.encode(), event=event.type)
             finally:
