@@ -119,6 +119,25 @@ def client(ctx: AppContext) -> Iterator[Any]:
         yield c
 
 
+def drain(ctx: AppContext, timeout: float = 60.0) -> None:
+    """Run queued jobs in this thread until none is left (retries wait for their backoff)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ctx.runner.run_until_idle()
+        if ctx.jobs.pending() == 0:
+            return
+        assert time.monotonic() < deadline, ctx.jobs.list()
+        time.sleep(0.02)
+
+
+def local_path(url: str) -> str:
+    """The path and query of an absolute URL, for the in-process test client."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
 def bearer(ctx: AppContext, user: Any) -> dict[str, str]:
     _, token = ctx.users.create_api_token(user, "test")
     return {"Authorization": f"Bearer {token}"}

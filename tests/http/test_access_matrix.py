@@ -25,6 +25,8 @@ import pytest
 from photoshare.clock import to_iso
 from photoshare.pagination import encode_cursor
 from tests.conftest import bearer, make_jpeg
+from tests.conftest import drain as _process
+from tests.conftest import local_path as _path
 
 # == the matrix, as data ==========================================================================
 # Photo columns (all of alice's except "erins"; every file carries GPS EXIF):
@@ -143,9 +145,6 @@ SHARED_WITH = {
 
 
 # == helpers ======================================================================================
-def _path(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
 def _query(url: str) -> dict[str, str]:
@@ -169,16 +168,6 @@ def _upload(client: Any, headers: dict[str, str], data: bytes, **meta: Any) -> s
     r = client.post("/v1/photos", json={"upload_id": grant["upload_id"], **meta}, headers=headers)
     assert r.status_code == 201, r.text
     return str(r.json()["photo_id"])
-
-
-def _process(ctx: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        ctx.runner.run_until_idle()
-        if ctx.jobs.pending() == 0:
-            return
-        assert time.monotonic() < deadline, ctx.jobs.list()
-        time.sleep(0.02)
 
 
 def _ok(r: Any, status: int = 200) -> Any:

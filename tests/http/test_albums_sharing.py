@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from photoshare.clock import to_iso
 from tests.conftest import bearer, make_jpeg
-
+from tests.conftest import drain as _process
+from tests.conftest import local_path as _path
 
 # -- helpers ---------------------------------------------------------------------------------------
-def _path(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
 def _ok(r: Any, status: int = 200) -> Any:
@@ -41,16 +38,6 @@ def _put(client: Any, headers: dict[str, str], data: bytes) -> str:
 def _upload(client: Any, headers: dict[str, str], data: bytes, **meta: Any) -> str:
     upload_id = _put(client, headers, data)
     return str(_ok(client.post("/v1/photos", json={"upload_id": upload_id, **meta}, headers=headers), 201)["photo_id"])
-
-
-def _process(ctx: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        ctx.runner.run_until_idle()
-        if ctx.jobs.pending() == 0:
-            return
-        assert time.monotonic() < deadline, ctx.jobs.list()
-        time.sleep(0.02)
 
 
 _seed = iter(range(1, 10_000))

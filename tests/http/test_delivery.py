@@ -14,15 +14,14 @@ import pyvips
 from photoshare.context import build_context
 from photoshare.settings import load_settings
 from tests.conftest import bearer, make_jpeg
+from tests.conftest import drain as _process
+from tests.conftest import local_path as _path
 
 VARIANTS = ("thumb", "medium", "large")
 SIZES = {"thumb": 200, "medium": 800, "large": 2048}
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-def _path(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
 def _upload(client: Any, ctx: Any, headers: dict[str, str], data: bytes, **meta: Any) -> str:
@@ -33,16 +32,6 @@ def _upload(client: Any, ctx: Any, headers: dict[str, str], data: bytes, **meta:
     r = client.post("/v1/photos", json={"upload_id": grant["upload_id"], **meta}, headers=headers)
     assert r.status_code == 201, r.text
     return str(r.json()["photo_id"])
-
-
-def _process(ctx: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        ctx.runner.run_until_idle()
-        if ctx.jobs.pending() == 0:
-            return
-        assert time.monotonic() < deadline, ctx.jobs.list()
-        time.sleep(0.02)
 
 
 def _photo(client: Any, headers: dict[str, str] | None, photo_id: str) -> dict[str, Any]:

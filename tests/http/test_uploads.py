@@ -15,13 +15,10 @@ import pytest
 from photoshare.context import build_context
 from photoshare.settings import load_settings
 from tests.conftest import bearer, make_jpeg
-
+from tests.conftest import drain as _process
+from tests.conftest import local_path as _path
 
 # -- helpers ---------------------------------------------------------------------------------------
-def _path(url: str) -> str:
-    """The path and query of a presigned URL, for the in-process test client."""
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
 def _error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
@@ -65,17 +62,6 @@ def _multipart(client: Any, headers: dict[str, str], data: bytes, **fields: str)
     return client.post(
         "/v1/photos/upload", files={"file": ("photo.jpg", data, "image/jpeg")}, data=fields, headers=headers
     )
-
-
-def _process(ctx: Any, timeout: float = 60.0) -> None:
-    """Run queued jobs in this thread until none is left (retries wait for their backoff)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        ctx.runner.run_until_idle()
-        if ctx.jobs.pending() == 0:
-            return
-        assert time.monotonic() < deadline, ctx.jobs.list()
-        time.sleep(0.02)
 
 
 def _get(client: Any, headers: dict[str, str] | None, photo_id: str) -> Any:
