@@ -46,9 +46,22 @@ def wait_up(url: str, timeout: float = 30) -> None:
 
 def wrk(url: str, seconds: int, connections: int, accept: str = "image/webp,*/*") -> dict[str, float]:
     out = subprocess.run(
-        ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
-         "-H", f"Accept: {accept}", url],
-        check=True, capture_output=True, text=True,
+        [
+            "taskset",
+            "-c",
+            "1",
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-H",
+            f"Accept: {accept}",
+            url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p99_text = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
@@ -74,8 +87,9 @@ def prepare(data_dir: Path, port: int) -> dict[str, str]:
     for visibility in ("public", "private"):
         src = data_dir / f"{visibility}.jpg"
         src.write_bytes(make_jpeg(4000, 3000, seed=1 if visibility == "public" else 2))
-        photo = ctx.uploads.ingest_file(user, src, filename=src.name, content_type="image/jpeg",
-                                        meta=PhotoMeta(visibility=visibility))
+        photo = ctx.uploads.ingest_file(
+            user, src, filename=src.name, content_type="image/jpeg", meta=PhotoMeta(visibility=visibility)
+        )
         ctx.runner.run_until_idle()
         api = ctx.photos.get(user, photo["id"])
         urls[f"{visibility}_thumb"] = api["urls"]["thumb"]
@@ -99,13 +113,50 @@ def main() -> None:
         hello_port, ps_port = free_port(), free_port()
         urls = prepare(data, ps_port)
         try:
-            procs.append(subprocess.Popen(
-                ["taskset", "-c", "0", sys.executable, "-m", "uvicorn", "bench.hello_app:app", "--port", str(hello_port),
-                 "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"],
-                cwd=REPO, env=env))
-            procs.append(subprocess.Popen(
-                ["taskset", "-c", "0", sys.executable, "-m", "photoshare", "serve", "--data-dir", str(data),
-                 "--port", str(ps_port)], cwd=REPO, env=env, stdout=subprocess.DEVNULL))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        "taskset",
+                        "-c",
+                        "0",
+                        sys.executable,
+                        "-m",
+                        "uvicorn",
+                        "bench.hello_app:app",
+                        "--port",
+                        str(hello_port),
+                        "--loop",
+                        "uvloop",
+                        "--http",
+                        "httptools",
+                        "--log-level",
+                        "warning",
+                        "--no-access-log",
+                    ],
+                    cwd=REPO,
+                    env=env,
+                )
+            )
+            procs.append(
+                subprocess.Popen(
+                    [
+                        "taskset",
+                        "-c",
+                        "0",
+                        sys.executable,
+                        "-m",
+                        "photoshare",
+                        "serve",
+                        "--data-dir",
+                        str(data),
+                        "--port",
+                        str(ps_port),
+                    ],
+                    cwd=REPO,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                )
+            )
             wait_up(f"http://127.0.0.1:{hello_port}/")
             wait_up(f"http://127.0.0.1:{ps_port}/healthz")
             targets = {

@@ -67,8 +67,9 @@ def pipeline(paths: list[Path], workers: int, tmp: Path) -> float:
     from photoshare.photos.service import PhotoMeta
     from photoshare.settings import load_settings
 
-    settings = load_settings(None, {}, data_dir=str(tmp / f"data-{time.monotonic_ns()}"),
-                             jobs={"media_workers": workers, "poll_s": 0.05})
+    settings = load_settings(
+        None, {}, data_dir=str(tmp / f"data-{time.monotonic_ns()}"), jobs={"media_workers": workers, "poll_s": 0.05}
+    )
     ctx = build_context(settings, create=True)
     user = ctx.users.create("bench", "bench-password")
     ctx.runner.start()
@@ -107,9 +108,11 @@ def main() -> None:
                 "ratio_vs_same_outputs": round(ours / raw_same, 3),
                 "ratio_vs_jpeg_only": round(ours / raw_jpeg, 3),
             }
-            print(f"{mp} MP: pipeline {ours:5.2f} photos/s | raw libvips same outputs {raw_same:5.2f} "
-                  f"(ratio {ours / raw_same:.2f}x) | raw decode+resize+JPEG {raw_jpeg:5.2f} "
-                  f"(ratio {ours / raw_jpeg:.2f}x)  [{args.photos} photos, {args.workers} workers]")
+            print(
+                f"{mp} MP: pipeline {ours:5.2f} photos/s | raw libvips same outputs {raw_same:5.2f} "
+                f"(ratio {ours / raw_same:.2f}x) | raw decode+resize+JPEG {raw_jpeg:5.2f} "
+                f"(ratio {ours / raw_jpeg:.2f}x)  [{args.photos} photos, {args.workers} workers]"
+            )
     print(json.dumps(results))
 
 

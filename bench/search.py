@@ -14,14 +14,18 @@ public / 25% followers / 25% private. Titles (1-4 words), descriptions (60%, 4-1
 tags (0-5) are drawn from a ~3,000-word vocabulary (~260 real photo words first, then pseudo-words)
 with a Zipf(1.0) distribution; 92% have EXIF with a camera from a list of 24 (Zipf-weighted), 40% a
 lens, 40% GPS scattered around 12 regions (reverse-geocoded at index time), 8% a typed location.
---albums-per-user albums of 5-60 of the owner's photos (30% public, 20% followers, 50% private), and
-25 photo shares + 2 album shares to the viewer, so SearchService._shared_ids has real work to do.
+25 of other people's photos are shared with the viewer (share to users). --albums-per-user (default 0)
+adds albums of 5-60 of the owner's photos (30% public, 20% followers, 50% private) and 2 album shares
+to the viewer: every photo in a public album of a public account, or in a public/followers album of
+someone the viewer follows, joins the viewer's audience filter as one photo_id term (see _shared_ids),
+so try `--albums-per-user 2` to see what realistic album use costs both paths.
 
 Indexing (docs/s, commit included):
 - service: SearchService.rebuild() on a fresh context: reads photos in batches, builds each document
   (EXIF + tags queries, reverse geocoding, audience) and upserts it (delete-by-term + add).
-  With --rebuild-docs K < --docs, the genuine rebuild() is stopped after K documents (an exception
-  raised from a wrapper around index.upsert, then a commit); the 1M time is an extrapolation, labelled.
+  With --rebuild-docs K < --docs, the genuine rebuild() is stopped after the 2,000-row batch that
+  reaches K documents (an exception raised from a wrapper around index.upsert, then a commit); the
+  time for --docs is then a linear extrapolation, labelled as such.
 - raw: a bare tantivy index with the same schema (search.index.build_schema), the same writer settings
   (50 MB heap, 1 indexing thread), fed pre-built dicts (built beforehand from the generated data with
   None values dropped, a sample checked equal to SearchService.document()) with one add_document each.
@@ -34,17 +38,22 @@ Queries (--queries, each a different word pair and date range; all modes interle
   filter built by hand from precomputed followees and shared photo ids (checked equal to what the
   service computes), the same taken range, search(51, count=True), the stored photo_id of the top 50,
   and the same aggregate() call for the years/locations/cameras facets.
+- raw without shares: the same, minus the audience door for shared photo ids (a term set on photo_id),
+  to show what that door costs inside tantivy.
 - service: SearchService.search(viewer, {q, date_from, date_to}) end to end: followees and shared ids
   from SQLite, parse, search, row loads, access.can_view per hit, facets, PhotoService.to_api.
 - service without shaping: the same call with PhotoService.to_api replaced (on the instance) by a
   function returning the rows unchanged; everything else is identical.
-Ratios are service / raw on p50, p95 and p99. A second pass times the stages inside search() through
-instance wrappers (scope, tantivy search, stored-doc fetch, row loads, access checks, facets, to_api).
+Ratios are service / raw on p50, p95 and p99. A second pass (the first 100 queries) times the stages
+inside search() through instance wrappers (scope, tantivy search, stored-doc fetch, row loads, access
+checks, facets, to_api). Every query checks that the service returned the raw path's top ids and total.
 --profile N runs N service queries under cProfile and prints the top functions.
 
     .venv/bin/python bench/search.py [--docs 1000000] [--queries 500] [--users 300] [--follows 50]
-                                     [--rebuild-docs 0 (= all)] [--warmup 50] [--profile 0]
+                                     [--albums-per-user 0] [--rebuild-docs 0 (= all)] [--warmup 50]
+                                     [--profile 0] [--keep DIR]
     quick: .venv/bin/python bench/search.py --docs 50000
+On 2 cores the default run takes ~12 minutes (data ~3, raw index ~1, rebuild() ~5, queries ~2); quick ~1.
 """
 
 from __future__ import annotations
@@ -118,7 +127,13 @@ neon rooftop balcony terrace courtyard alley pond swan ducks geese deer fox squi
 bee insect leaves moss mushroom pine oak maple cherry blossom tulips roses sunflower lavender
 harvest grandma grandpa mom dad brother sister cousin uncle aunt friend team office work desk laptop
 book library reading study kitchen cooking bread pizza pasta sushi noodles tea ice-cream chocolate
-""".split()
+"""
+
+SYLLABLES = (
+    "b br c cr d dr f fl g gr h j k l m n p pl r s st sl t tr v w z",
+    "a e i o u ai ea ou io",
+    " n r l s th nd rk mb x t",
+)  # onsets, vowels, codas (the first coda is empty)
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -154,12 +169,9 @@ def chunked(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 def vocabulary(rnd: random.Random, size: int) -> list[str]:
     """The real words first (most frequent), then pronounceable pseudo-words for the long tail."""
-    words = list(dict.fromkeys(w for w in WORDS if "-" not in w))
+    words = list(dict.fromkeys(w for w in WORDS.split() if "-" not in w))
     seen = set(words)
-    onsets = ["b", "br", "c", "cr", "d", "dr", "f", "fl", "g", "gr", "h", "j", "k", "l", "m", "n", "p", "pl",
-              "r", "s", "st", "sl", "t", "tr", "v", "w", "z"]
-    vowels = ["a", "e", "i", "o", "u", "ai", "ea", "ou", "io"]
-    codas = ["", "n", "r", "l", "s", "th", "nd", "rk", "mb", "x", "t"]
+    onsets, vowels, codas = (part.split(" ") for part in SYLLABLES)
     while len(words) < size:
         w = "".join(rnd.choice(onsets) + rnd.choice(vowels) for _ in range(rnd.randint(2, 3))) + rnd.choice(codas)
         if w not in seen:
@@ -173,26 +185,69 @@ def zipf_cum(n: int, s: float = 1.0) -> list[float]:
 
 
 CAMERAS = [  # (make, model, interchangeable lenses)
-    ("Apple", "iPhone 13 Pro", False), ("Apple", "iPhone 15", False), ("samsung", "SM-G991B", False),
-    ("Google", "Pixel 7", False), ("Apple", "iPhone 11", False), ("Canon", "Canon EOS 80D", True),
-    ("SONY", "ILCE-7M3", True), ("NIKON CORPORATION", "NIKON D750", True), ("FUJIFILM", "X-T4", True),
-    ("Canon", "Canon EOS 5D Mark IV", True), ("Apple", "iPhone 8", False), ("Xiaomi", "M2101K6G", False),
-    ("SONY", "ILCE-6400", True), ("OnePlus", "ONEPLUS A6013", False), ("FUJIFILM", "X100V", False),
-    ("Canon", "Canon EOS R6", True), ("NIKON CORPORATION", "NIKON Z 6", True), ("HMD Global", "Nokia 8.3 5G", False),
-    ("OLYMPUS CORPORATION", "E-M10MarkIII", True), ("Panasonic", "DC-GH5", True), ("DJI", "FC3170", False),
-    ("GoPro", "HERO9 Black", False), ("LEICA CAMERA AG", "LEICA Q2", False),
+    ("Apple", "iPhone 13 Pro", False),
+    ("Apple", "iPhone 15", False),
+    ("samsung", "SM-G991B", False),
+    ("Google", "Pixel 7", False),
+    ("Apple", "iPhone 11", False),
+    ("Canon", "Canon EOS 80D", True),
+    ("SONY", "ILCE-7M3", True),
+    ("NIKON CORPORATION", "NIKON D750", True),
+    ("FUJIFILM", "X-T4", True),
+    ("Canon", "Canon EOS 5D Mark IV", True),
+    ("Apple", "iPhone 8", False),
+    ("Xiaomi", "M2101K6G", False),
+    ("SONY", "ILCE-6400", True),
+    ("OnePlus", "ONEPLUS A6013", False),
+    ("FUJIFILM", "X100V", False),
+    ("Canon", "Canon EOS R6", True),
+    ("NIKON CORPORATION", "NIKON Z 6", True),
+    ("HMD Global", "Nokia 8.3 5G", False),
+    ("OLYMPUS CORPORATION", "E-M10MarkIII", True),
+    ("Panasonic", "DC-GH5", True),
+    ("DJI", "FC3170", False),
+    ("GoPro", "HERO9 Black", False),
+    ("LEICA CAMERA AG", "LEICA Q2", False),
     ("RICOH IMAGING COMPANY, LTD.", "RICOH GR III", False),
 ]
-LENSES = ["EF24-105mm f/4L IS USM", "FE 24-70mm F2.8 GM", "XF23mmF2 R WR", "NIKKOR Z 24-70mm f/4 S",
-          "EF50mm f/1.8 STM", "E 18-135mm F3.5-5.6 OSS", "M.Zuiko Digital ED 14-42mm", "AF-S NIKKOR 50mm f/1.8G"]
-REGIONS = [  # (lat, lon, sigma lat, sigma lon, weight)
-    (48.86, 2.35, 0.15, 0.2, 5), (51.51, -0.13, 0.15, 0.25, 5), (40.73, -73.99, 0.12, 0.15, 4),
-    (37.77, -122.42, 0.2, 0.2, 3), (35.68, 139.69, 0.2, 0.25, 3), (-33.87, 151.21, 0.15, 0.2, 2),
-    (-33.92, 18.42, 0.2, 0.2, 1), (41.90, 12.50, 0.3, 0.3, 3), (64.13, -21.90, 0.6, 1.5, 1),
-    (-22.90, -43.20, 0.15, 0.2, 1), (46.50, 8.00, 0.5, 0.9, 3), (37.80, -119.50, 0.4, 0.5, 1),
+LENSES = [
+    "EF24-105mm f/4L IS USM",
+    "FE 24-70mm F2.8 GM",
+    "XF23mmF2 R WR",
+    "NIKKOR Z 24-70mm f/4 S",
+    "EF50mm f/1.8 STM",
+    "E 18-135mm F3.5-5.6 OSS",
+    "M.Zuiko Digital ED 14-42mm",
+    "AF-S NIKKOR 50mm f/1.8G",
 ]
-PLACES_TYPED = ["home", "grandma's house", "the cabin", "office", "school", "the lake house", "downtown",
-                "Lisbon", "Berlin", "Barcelona", "Kyoto", "Vancouver"]
+REGIONS = [  # (lat, lon, sigma lat, sigma lon, weight)
+    (48.86, 2.35, 0.15, 0.2, 5),
+    (51.51, -0.13, 0.15, 0.25, 5),
+    (40.73, -73.99, 0.12, 0.15, 4),
+    (37.77, -122.42, 0.2, 0.2, 3),
+    (35.68, 139.69, 0.2, 0.25, 3),
+    (-33.87, 151.21, 0.15, 0.2, 2),
+    (-33.92, 18.42, 0.2, 0.2, 1),
+    (41.90, 12.50, 0.3, 0.3, 3),
+    (64.13, -21.90, 0.6, 1.5, 1),
+    (-22.90, -43.20, 0.15, 0.2, 1),
+    (46.50, 8.00, 0.5, 0.9, 3),
+    (37.80, -119.50, 0.4, 0.5, 1),
+]
+PLACES_TYPED = [
+    "home",
+    "grandma's house",
+    "the cabin",
+    "office",
+    "school",
+    "the lake house",
+    "downtown",
+    "Lisbon",
+    "Berlin",
+    "Barcelona",
+    "Kyoto",
+    "Vancouver",
+]
 
 
 class World:
@@ -232,7 +287,7 @@ def build(ctx: Any, args: argparse.Namespace, rnd: random.Random, now: float) ->
         k = args.follows if i == w.viewer else rnd.randint(10, 80)
         w.follows[i] = set(rnd.sample(pool, min(k, len(pool))))
     followers_count = [0] * n_users
-    for i, fs in w.follows.items():
+    for fs in w.follows.values():
         for j in fs:
             followers_count[j] += 1
     with db.transaction():
@@ -240,15 +295,27 @@ def build(ctx: Any, args: argparse.Namespace, rnd: random.Random, now: float) ->
             "INSERT INTO users (id, username, display_name, password_hash, is_admin, disabled, created_at, updated_at,"
             " private, followers_count, following_count) VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?)",
             (
-                (w.user_ids[i], f"user{i:04d}", f"User {i}", PASSWORD_HASH, to_iso(created[i]), to_iso(created[i]),
-                 int(i in w.private), followers_count[i], len(w.follows[i]))
+                (
+                    w.user_ids[i],
+                    f"user{i:04d}",
+                    f"User {i}",
+                    PASSWORD_HASH,
+                    to_iso(created[i]),
+                    to_iso(created[i]),
+                    int(i in w.private),
+                    followers_count[i],
+                    len(w.follows[i]),
+                )
                 for i in range(n_users)
             ),
         )
         conn.executemany(
             "INSERT INTO follows (follower_id, followee_id, status, created_at) VALUES (?, ?, 'accepted', ?)",
-            ((w.user_ids[i], w.user_ids[j], to_iso(now - rnd.uniform(DAY, YEAR))) for i in range(n_users)
-             for j in sorted(w.follows[i])),
+            (
+                (w.user_ids[i], w.user_ids[j], to_iso(now - rnd.uniform(DAY, YEAR)))
+                for i in range(n_users)
+                for j in sorted(w.follows[i])
+            ),
         )
     w.times["users_follows_s"] = time.perf_counter() - t0
 
@@ -267,8 +334,9 @@ def build(ctx: Any, args: argparse.Namespace, rnd: random.Random, now: float) ->
     def words(k: int) -> list[str]:
         return rnd.choices(w.vocab, cum_weights=vocab_cum, k=k)
 
-    def rows(lo: int, hi: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]],
-                                         list[dict[str, Any]]]:
+    def rows(
+        lo: int, hi: int
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]], list[dict[str, Any]]]:
         photos, exifs, tags, docs = [], [], [], []
         gps_docs: list[tuple[dict[str, Any], tuple[float, float]]] = []
         for idx in range(lo, hi):
@@ -289,13 +357,33 @@ def build(ctx: Any, args: argparse.Namespace, rnd: random.Random, now: float) ->
             sha = f"{rnd.getrandbits(256):064x}"
             landscape = rnd.random() < 0.7
             likes = int(rnd.paretovariate(1.5)) - 1
-            photos.append((
-                pid, uid, title, desc, vis, "photo", f"IMG_{rnd.randrange(10000):04d}.jpg", "image/jpeg",
-                f"originals/{sha[:2]}/{sha[2:4]}/{sha}.jpg", sha, rnd.randrange(1_500_000, 9_000_000),
-                4000 if landscape else 3000, 3000 if landscape else 4000, taken_at,
-                "exif" if taken_at else None, stamp, stamp, "ready", placeholders[rnd.randrange(64)],
-                f"{rnd.getrandbits(64):016x}", location, likes, likes // 8,
-            ))
+            photos.append(
+                (
+                    pid,
+                    uid,
+                    title,
+                    desc,
+                    vis,
+                    "photo",
+                    f"IMG_{rnd.randrange(10000):04d}.jpg",
+                    "image/jpeg",
+                    f"originals/{sha[:2]}/{sha[2:4]}/{sha}.jpg",
+                    sha,
+                    rnd.randrange(1_500_000, 9_000_000),
+                    4000 if landscape else 3000,
+                    3000 if landscape else 4000,
+                    taken_at,
+                    "exif" if taken_at else None,
+                    stamp,
+                    stamp,
+                    "ready",
+                    placeholders[rnd.randrange(64)],
+                    f"{rnd.getrandbits(64):016x}",
+                    location,
+                    likes,
+                    likes // 8,
+                )
+            )
             user_tags = sorted(set(words(rnd.choice((0, 0, 1, 2, 2, 3, 4, 5)))))
             tags.extend((pid, uid, t, "user", None, stamp) for t in user_tags)
             camera = lens = None
@@ -307,14 +395,29 @@ def build(ctx: Any, args: argparse.Namespace, rnd: random.Random, now: float) ->
                 if rnd.random() < 0.4:
                     rlat, rlon, slat, slon, _ = REGIONS[bisect.bisect(reg_cum, rnd.random() * reg_cum[-1])]
                     lat, lon = round(rnd.gauss(rlat, slat), 6), round(rnd.gauss(rlon, slon), 6)
-                exifs.append((pid, uid, make, model, lens, rnd.choice((24.0, 35.0, 50.0, 4.2, 6.9)),
-                              rnd.choice((1.8, 2.8, 4.0, 8.0)), rnd.choice((100, 200, 400, 1600)), lat, lon,
-                              round(rnd.uniform(0, 300), 1) if lat is not None else None, 1, taken_at))
+                exifs.append(
+                    (
+                        pid,
+                        uid,
+                        make,
+                        model,
+                        lens,
+                        rnd.choice((24.0, 35.0, 50.0, 4.2, 6.9)),
+                        rnd.choice((1.8, 2.8, 4.0, 8.0)),
+                        rnd.choice((100, 200, 400, 1600)),
+                        lat,
+                        lon,
+                        round(rnd.uniform(0, 300), 1) if lat is not None else None,
+                        1,
+                        taken_at,
+                    )
+                )
             taken = _timestamp(taken_at or stamp)  # the service's own conversion (local wall time)
             doc = {
                 "photo_id": pid,
                 "owner_id": uid,
-                "audience": ("followers" if vis in ("public", "followers") else "owner") if owner_private[uid]
+                "audience": ("followers" if vis in ("public", "followers") else "owner")
+                if owner_private[uid]
                 else {"public": "public", "followers": "followers"}.get(vis, "owner"),
                 "title": title,
                 "body": " ".join(p for p in (desc, location or "") if p),
@@ -336,8 +439,12 @@ def build(ctx: Any, args: argparse.Namespace, rnd: random.Random, now: float) ->
 
             hits = _geocoder().search([c for _, c in gps_docs])
             for (doc, _), hit in zip(gps_docs, hits, strict=True):
-                place = Place(hit.get("city") or "", hit.get("state") or "", hit.get("country") or "",
-                              hit.get("country_code") or "")
+                place = Place(
+                    hit.get("city") or "",
+                    hit.get("state") or "",
+                    hit.get("country") or "",
+                    hit.get("country_code") or "",
+                )
                 doc["place"] = place.label
                 doc["country"] = place.country
                 doc["place_text"] = " ".join(p for p in (place.label, doc["place_text"]) if p)
@@ -374,8 +481,9 @@ def build(ctx: Any, args: argparse.Namespace, rnd: random.Random, now: float) ->
             albums_of[aid] = members
             stamp = to_iso(now - rnd.uniform(0, YEAR))
             album_rows.append((aid, w.user_ids[owner], f"Album {len(album_rows)}", vis, stamp, stamp))
-            member_rows.extend((aid, pid, w.user_ids[owner], w.user_ids[owner], pos, stamp)
-                               for pos, pid in enumerate(members))
+            member_rows.extend(
+                (aid, pid, w.user_ids[owner], w.user_ids[owner], pos, stamp) for pos, pid in enumerate(members)
+            )
             if (vis == "public" and owner not in w.private) or (vis in ("public", "followers") and owner in followees):
                 w.shared_with_viewer.update(members)
     candidates = [i for i in range(len(w.photo_ids)) if w.photo_owner[i] != w.viewer]
@@ -385,8 +493,9 @@ def build(ctx: Any, args: argparse.Namespace, rnd: random.Random, now: float) ->
         share_rows.append((sid, w.user_ids[w.photo_owner[i]], "photo", w.photo_ids[i], stamp))
         recipient_rows.append((sid, w.user_ids[w.viewer], w.user_ids[w.photo_owner[i]]))
         w.shared_with_viewer.add(w.photo_ids[i])
-    other_albums = [(aid, row[1]) for aid, row in zip(albums_of, album_rows, strict=True)
-                    if row[1] != w.user_ids[w.viewer]]
+    other_albums = [
+        (aid, row[1]) for aid, row in zip(albums_of, album_rows, strict=True) if row[1] != w.user_ids[w.viewer]
+    ]
     for aid, owner_id in rnd.sample(other_albums, min(2, len(other_albums))):
         sid = synth_id(int((now - rnd.uniform(0, YEAR)) * 1000), rnd)
         share_rows.append((sid, owner_id, "album", aid, stamp))
@@ -424,8 +533,11 @@ def check_documents(ctx: Any, w: World, rnd: random.Random) -> int:
         doc = ctx.search.document(row)
         doc = {k: v for k, v in doc.items() if v is not None}
         if doc != w.docs[i]:
-            diff = {k: (doc.get(k), w.docs[i].get(k)) for k in doc.keys() | w.docs[i].keys()
-                    if doc.get(k) != w.docs[i].get(k)}
+            diff = {
+                k: (doc.get(k), w.docs[i].get(k))
+                for k in doc.keys() | w.docs[i].keys()
+                if doc.get(k) != w.docs[i].get(k)
+            }
             raise SystemExit(f"pre-built document {w.photo_ids[i]} differs from SearchService.document(): {diff}")
         checked += 1
     return checked
@@ -509,10 +621,15 @@ class Raw:
         doors = [
             (Occur.Should, Q.term_query(schema, "audience", "public")),
             (Occur.Should, Q.term_query(schema, "owner_id", self.viewer_id)),
-            (Occur.Should, Q.boolean_query([
-                (Occur.Must, Q.term_set_query(schema, "owner_id", self.followees)),
-                (Occur.Must, Q.term_query(schema, "audience", "followers")),
-            ])),
+            (
+                Occur.Should,
+                Q.boolean_query(
+                    [
+                        (Occur.Must, Q.term_set_query(schema, "owner_id", self.followees)),
+                        (Occur.Must, Q.term_query(schema, "audience", "followers")),
+                    ]
+                ),
+            ),
         ]
         if self.shared:
             doors.append((Occur.Should, Q.term_set_query(schema, "photo_id", self.shared)))
@@ -525,11 +642,13 @@ class Raw:
         )
         lo = int(datetime.fromisoformat(params["date_from"]).timestamp())
         hi = int(datetime.fromisoformat(params["date_to"]).timestamp()) + 86399
-        query = Q.boolean_query([
-            (Occur.Must, self.audience()),
-            (Occur.Must, text),
-            (Occur.Must, Q.range_query(self.schema, "taken", tantivy.FieldType.Integer, lo, hi)),
-        ])
+        query = Q.boolean_query(
+            [
+                (Occur.Must, self.audience()),
+                (Occur.Must, text),
+                (Occur.Must, Q.range_query(self.schema, "taken", tantivy.FieldType.Integer, lo, hi)),
+            ]
+        )
         searcher = self.index.searcher()
         result = searcher.search(query, PAGE + 1, count=True)
         ids = [searcher.doc(addr)["photo_id"][0] for _score, addr in result.hits[:PAGE]]
@@ -543,8 +662,9 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return (time.perf_counter() - start) * 1000, out
 
 
-def measure(ctx: Any, w: World, args: argparse.Namespace, queries: list[dict[str, str]],
-            warm: list[dict[str, str]]) -> dict[str, Any]:
+def measure(
+    ctx: Any, w: World, args: argparse.Namespace, queries: list[dict[str, str]], warm: list[dict[str, str]]
+) -> dict[str, Any]:
     svc = ctx.search
     viewer = ctx.users.get(w.user_ids[w.viewer])
     followees = [w.user_ids[j] for j in w.follows[w.viewer]]
@@ -554,6 +674,7 @@ def measure(ctx: Any, w: World, args: argparse.Namespace, queries: list[dict[str
     if set(svc.follows.followees(viewer.id)) != set(followees):
         raise SystemExit("the hand-built followees differ from FollowService.followees")
     raw = Raw(svc.index.index, viewer.id, followees, shared)
+    raw_no_shared = Raw(svc.index.index, viewer.id, followees, [])
 
     def unshaped(_viewer: Any, rows: list[dict[str, Any]], **_kw: Any) -> list[dict[str, Any]]:
         return rows
@@ -570,18 +691,24 @@ def measure(ctx: Any, w: World, args: argparse.Namespace, queries: list[dict[str
 
     for params in warm:  # warm-up: page cache, mmap'd index files, owner_private cache, code paths
         raw(params)
+        raw_no_shared(params)
         service(params)
         service_unshaped(params)
     gc.collect()
     gc.freeze()
-    times: dict[str, list[float]] = {"raw": [], "service": [], "service_unshaped": []}
+    times: dict[str, list[float]] = {"raw": [], "raw_no_shared": [], "service": [], "service_unshaped": []}
     hits, shown, mismatched = [], [], 0
-    modes = [("raw", raw), ("service", service), ("service_unshaped", service_unshaped)]
+    modes = [
+        ("raw", raw),
+        ("service", service),
+        ("service_unshaped", service_unshaped),
+        ("raw_no_shared", raw_no_shared),
+    ]
     for k, params in enumerate(queries):
-        order = modes[k % 3:] + modes[:k % 3]  # rotate who goes first
+        order = modes[k % 4 :] + modes[: k % 4]  # rotate who goes first
         got: dict[str, Any] = {}
         for name, fn in order:
-            ms, got[name] = timed(lambda fn=fn: fn(params))
+            ms, got[name] = timed(lambda fn=fn, params=params: fn(params))
             times[name].append(ms)
         raw_ids, count, _ = got["raw"]
         hits.append(count)
@@ -590,16 +717,19 @@ def measure(ctx: Any, w: World, args: argparse.Namespace, queries: list[dict[str
         if got["service"]["total"] != count or service_ids != raw_ids[: len(service_ids)]:
             mismatched += 1
     out: dict[str, Any] = {name: summary(v) for name, v in times.items()}
-    for name in ("service", "service_unshaped"):
+    for name in ("service", "service_unshaped", "raw_no_shared"):
         out[f"{name}_over_raw"] = {
             q: round(out[name][f"{q}_ms"] / out["raw"][f"{q}_ms"], 3) for q in ("p50", "p95", "p99", "mean")
         }
-    out["hits"] = {"mean_total": round(statistics.fmean(hits), 1), "median_total": pct(hits, 50),
-                   "mean_results_shown": round(statistics.fmean(shown), 1),
-                   "queries_with_zero_hits": sum(1 for h in hits if h == 0)}
+    out["hits"] = {
+        "mean_total": round(statistics.fmean(hits), 1),
+        "median_total": pct(hits, 50),
+        "mean_results_shown": round(statistics.fmean(shown), 1),
+        "queries_with_zero_hits": sum(1 for h in hits if h == 0),
+    }
     out["mismatched_queries"] = mismatched
     out["audience"] = {"followees": len(followees), "shared_ids": len(shared)}
-    out["stages_ms"] = stages(ctx, viewer, queries[: min(len(queries), 200)])
+    out["stages_ms"] = stages(ctx, viewer, queries[: min(len(queries), 100)])
     gc.unfreeze()
     return out
 
@@ -657,8 +787,13 @@ def stages(ctx: Any, viewer: Any, queries: list[dict[str, str]]) -> dict[str, fl
             ms, _ = timed(lambda params=params: svc.search(viewer, dict(params)))
             total += ms
     finally:
-        for obj, attr in ((svc, "_scope"), (svc.photo_repo, "get"), (svc.access, "can_view"),
-                          (ctx.photos, "to_api"), (svc.index, "searcher")):
+        for obj, attr in (
+            (svc, "_scope"),
+            (svc.photo_repo, "get"),
+            (svc.access, "can_view"),
+            (ctx.photos, "to_api"),
+            (svc.index, "searcher"),
+        ):
             delattr(obj, attr)
     n = max(1, len(queries))
     out = {k: round(v / n, 3) for k, v in acc.items()}
@@ -688,10 +823,14 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--users", type=int, default=300)
     parser.add_argument("--follows", type=int, default=50, help="accounts the searching viewer follows")
-    parser.add_argument("--albums-per-user", type=int, default=2)
+    parser.add_argument("--albums-per-user", type=int, default=0)
     parser.add_argument("--vocab", type=int, default=3000)
-    parser.add_argument("--rebuild-docs", type=int, default=0,
-                        help="stop SearchService.rebuild() after this many documents and extrapolate (0: all)")
+    parser.add_argument(
+        "--rebuild-docs",
+        type=int,
+        default=0,
+        help="stop SearchService.rebuild() after this many documents and extrapolate (0: all)",
+    )
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--profile", type=int, default=0, help="cProfile this many service queries at the end")
     parser.add_argument("--seed", type=int, default=7)
@@ -705,6 +844,8 @@ def main() -> None:
     result: dict[str, Any] = {"docs": args.docs, "users": args.users, "queries": args.queries}
     with tempfile.TemporaryDirectory() as folder:
         data = Path(args.keep) if args.keep else Path(folder) / "data"
+        if data.exists() and any(data.iterdir()):
+            raise SystemExit(f"{data} is not empty: the data set is built from scratch")
 
         def context(create: bool = False) -> Any:
             return build_context(load_settings(None, {}, data_dir=str(data)), create=create)
@@ -714,10 +855,16 @@ def main() -> None:
         w = build(ctx, args, rnd, now)
         ctx.close()
         build_s = time.perf_counter() - t0
-        result["build"] = {"total_s": round(build_s, 1), **{k: round(v, 1) for k, v in w.times.items()},
-                           "album_or_share_photos_for_viewer": len(w.shared_with_viewer)}
-        print(f"built {args.docs} photos, {args.users} users in {build_s:.1f} s  "
-              f"({', '.join(f'{k} {v:.1f}' for k, v in w.times.items())})", flush=True)
+        result["build"] = {
+            "total_s": round(build_s, 1),
+            **{k: round(v, 1) for k, v in w.times.items()},
+            "album_or_share_photos_for_viewer": len(w.shared_with_viewer),
+        }
+        print(
+            f"built {args.docs} photos, {args.users} users in {build_s:.1f} s  "
+            f"({', '.join(f'{k} {v:.1f}' for k, v in w.times.items())})",
+            flush=True,
+        )
 
         ctx = context()
         checked = check_documents(ctx, w, rnd)
@@ -726,8 +873,11 @@ def main() -> None:
         limit = args.rebuild_docs if 0 < args.rebuild_docs < args.docs else 0
         n_rebuilt, rebuild_s = service_rebuild(ctx, limit)
         rate = n_rebuilt / rebuild_s
-        print(f"SearchService.rebuild: {n_rebuilt} docs in {rebuild_s:.1f} s = {rate:,.0f} docs/s"
-              + (f" (subset; {args.docs} extrapolated: {args.docs / rate:.0f} s)" if limit else ""), flush=True)
+        print(
+            f"SearchService.rebuild: {n_rebuilt} docs in {rebuild_s:.1f} s = {rate:,.0f} docs/s"
+            + (f" (subset; {args.docs} extrapolated: {args.docs / rate:.0f} s)" if limit else ""),
+            flush=True,
+        )
         result["indexing"] = {
             "raw_docs_per_s": round(len(w.docs) / raw_s),
             "raw_s": round(raw_s, 1),
@@ -753,8 +903,10 @@ def main() -> None:
         w.docs = []
         gc.collect()
         ctx = context()
-        result["index"] = {"num_docs": ctx.search.index.searcher().num_docs,
-                           "segments": ctx.search.index.searcher().num_segments}
+        result["index"] = {
+            "num_docs": ctx.search.index.searcher().num_docs,
+            "segments": ctx.search.index.searcher().num_segments,
+        }
         q = measure(ctx, w, args, queries, warm)
         result["query"] = q
         if args.profile:
@@ -762,25 +914,37 @@ def main() -> None:
         ctx.close()
 
     print()
-    print(f"{args.docs:,} docs, {args.users} users, viewer follows {q['audience']['followees']}, "
-          f"{q['audience']['shared_ids']} shared/album photo ids in its filter; index {result['index']['num_docs']:,} "
-          f"docs in {result['index']['segments']} segments")
-    print(f"hits per query: mean {q['hits']['mean_total']}, median {q['hits']['median_total']}, zero-hit queries "
-          f"{q['hits']['queries_with_zero_hits']}, results shown (of 50) mean {q['hits']['mean_results_shown']}, "
-          f"queries where service != raw: {q['mismatched_queries']}")
-    print(f"{'query (ms)':<26}{'mean':>8}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}   ratio p50/p95/p99")
-    for name, label in (("raw", "raw tantivy"), ("service", "SearchService.search"),
-                        ("service_unshaped", "  without to_api")):
+    print(
+        f"{args.docs:,} docs, {args.users} users, viewer follows {q['audience']['followees']}, "
+        f"{q['audience']['shared_ids']} shared/album photo ids in its filter; index {result['index']['num_docs']:,} "
+        f"docs in {result['index']['segments']} segments"
+    )
+    print(
+        f"hits per query: mean {q['hits']['mean_total']}, median {q['hits']['median_total']}, zero-hit queries "
+        f"{q['hits']['queries_with_zero_hits']}, results shown (of 50) mean {q['hits']['mean_results_shown']}, "
+        f"queries where service != raw: {q['mismatched_queries']}"
+    )
+    print(f"{'query (ms)':<26}{'mean':>8}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}   ÷ raw p50/p95/p99")
+    for name, label in (
+        ("raw", "raw tantivy"),
+        ("service", "SearchService.search"),
+        ("service_unshaped", "  without to_api"),
+        ("raw_no_shared", "raw, no shared-ids door"),
+    ):
         s = q[name]
         ratio = q.get(f"{name}_over_raw")
         tail = f"   {ratio['p50']:.2f} / {ratio['p95']:.2f} / {ratio['p99']:.2f}" if ratio else ""
-        print(f"{label:<26}{s['mean_ms']:>8.2f}{s['p50_ms']:>8.2f}{s['p95_ms']:>8.2f}{s['p99_ms']:>8.2f}"
-              f"{s['max_ms']:>8.2f}{tail}")
+        print(
+            f"{label:<26}{s['mean_ms']:>8.2f}{s['p50_ms']:>8.2f}{s['p95_ms']:>8.2f}{s['p99_ms']:>8.2f}"
+            f"{s['max_ms']:>8.2f}{tail}"
+        )
     print("service stages, mean ms: " + ", ".join(f"{k} {v:.2f}" for k, v in q["stages_ms"].items()))
     ix = result["indexing"]
-    print(f"indexing: raw {ix['raw_docs_per_s']:,} docs/s | SearchService.rebuild {ix['service_rebuild_docs_per_s']:,}"
-          f" docs/s{' (measured on ' + str(ix['service_rebuild_docs']) + ' docs)' if limit else ''}, "
-          f"{args.docs:,} docs in {args.docs / rate:.0f} s{' (extrapolated)' if limit else ''}")
+    print(
+        f"indexing: raw {ix['raw_docs_per_s']:,} docs/s | SearchService.rebuild {ix['service_rebuild_docs_per_s']:,}"
+        f" docs/s{' (measured on ' + str(ix['service_rebuild_docs']) + ' docs)' if limit else ''}, "
+        f"{args.docs:,} docs in {args.docs / rate:.0f} s{' (extrapolated)' if limit else ''}"
+    )
     if args.profile:
         print(result_profile)
     print(json.dumps(result))

@@ -303,6 +303,20 @@ def m003_social(conn: apsw.Connection) -> None:
     )
 
 
+@migration
+def m004_feed_indexes(conn: apsw.Connection) -> None:
+    conn.execute(
+        """
+        -- Covering indexes: followee lists and fan-out follower scans never touch table rows.
+        CREATE INDEX follows_follower_status ON follows(follower_id, status, followee_id);
+        DROP INDEX follows_followee;
+        CREATE INDEX follows_followee_status ON follows(followee_id, status, follower_id);
+        CREATE INDEX users_last_seen ON users(id, last_seen_at);
+        CREATE INDEX users_followers ON users(followers_count);
+        """
+    )
+
+
 def pending(db: Database) -> list[str]:
     done = _applied(db)
     return [name for name, _ in MIGRATIONS if name not in done]

@@ -109,6 +109,14 @@ class SearchService:
         self.index.needs_rebuild = False
         return n
 
+    def _load(self, ids: list[str]) -> list[dict[str, Any]]:
+        """Photo rows in the given order, in one query."""
+        if not ids:
+            return []
+        rows = self.db.query(f"SELECT * FROM photos WHERE id IN ({_placeholder_marks(len(ids))})", ids)
+        by_id = {r["id"]: r for r in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
     # -- searching -------------------------------------------------------------------------------
     def _scope(self, viewer: User | None) -> tantivy.Query:
         schema = self.index.schema
@@ -214,10 +222,13 @@ class SearchService:
         )
         ids = [searcher.doc(addr)["photo_id"][0] for _score, addr in result.hits]
         page_ids = ids[offset : offset + n]
-        rows = [r for r in (self.photo_repo.get(i) for i in page_ids) if r is not None]
+        rows = self._load(page_ids)
         if near is not None:
             rows = [r for r in rows if _within(self.photo_repo.exif(r["id"]) or {}, near)]
-        visible = [r for r in rows if self.access.can_view(viewer, r)]
+        # The index only pre-filters; the access module decides, once per hit, and its grant is reused
+        # for shaping (no second round of access queries).
+        grants = {r["id"]: g for r in rows if (g := self.access.photo_grant(viewer, r)) is not None}
+        visible = [r for r in rows if r["id"] in grants]
         facets = searcher.aggregate(
             query,
             {
@@ -227,7 +238,7 @@ class SearchService:
             },
         )
         return {
-            "results": self.photos.to_api(viewer, visible),
+            "results": self.photos.to_api(viewer, visible, grants=grants),
             "total": result.count,
             "facets": {
                 name: [{"value": b["key"], "count": b["doc_count"]} for b in facets[name]["buckets"]]
@@ -235,6 +246,10 @@ class SearchService:
             },
             "next_cursor": encode_cursor(str(offset + n)) if len(ids) > offset + n else None,
         }
+
+
+def _placeholder_marks(n: int) -> str:
+    return ",".join("?" for _ in range(n))
 
 
 def _timestamp(value: str | None) -> float | None:

@@ -17,16 +17,28 @@ from photoshare.errors import InvalidInput, NotFound
 from photoshare.pagination import decode_cursor, encode_cursor, parse_limit
 from photoshare.photos.service import PhotoService
 from photoshare.settings import SocialSettings
-from photoshare.sharing.access import Access
+from photoshare.sharing.access import OWNER, VIEW, Access
 from photoshare.social.service import FollowService
 from photoshare.users.models import User
 
-__all__ = ["POST_WHERE", "FeedService"]
+__all__ = ["POST_WHERE", "REBUILD_SQL", "FeedService"]
 
 POST_WHERE = "visibility IN ('followers', 'public') AND processing_status = 'ready' AND deleted_at IS NULL"
 """What makes a photo a post (the partial index photos_posts covers exactly this)."""
 
 _SEEN_EVERY_S = 300.0
+_CELEBRITIES_TTL_S = 60.0
+
+REBUILD_SQL = (
+    "INSERT OR IGNORE INTO timelines (user_id, photo_id, author_id)"
+    " SELECT ?1, id, user_id FROM ("
+    "  SELECT id, user_id, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY id DESC) AS rn FROM photos"
+    "  WHERE user_id IN (SELECT ?1 UNION ALL SELECT f.followee_id FROM follows f JOIN users a ON a.id = f.followee_id"
+    "                    WHERE f.follower_id = ?1 AND f.status = 'accepted' AND a.followers_count <= ?2)"
+    f"   AND {POST_WHERE}"
+    " ) WHERE rn <= ?3 ORDER BY id DESC LIMIT ?4"
+)
+"""A whole timeline in one statement: ?1 reader, ?2 celebrity threshold, ?3 posts per author, ?4 length."""
 
 
 class FeedService:
@@ -38,6 +50,9 @@ class FeedService:
         self.follows = follows
         self.photos = photos
         self.settings = settings
+        self._celebrity_ids: frozenset[str] = frozenset()
+        self._celebrities_at = float("-inf")
+        self._celebrities_generation = -1
 
     # -- writes (run as jobs) -------------------------------------------------------------------
     def fan_out(self, photo_id: str) -> int:
@@ -78,29 +93,38 @@ class FeedService:
         return self.db.execute("DELETE FROM timelines WHERE user_id = ? AND author_id = ?", (follower_id, followee_id))
 
     def rebuild(self, user_id: str) -> int:
-        """Build a timeline from scratch: the recent posts of everyone followed (celebrities excepted)."""
+        """Build a timeline from scratch in one statement: the reader's own recent posts and those of
+        everyone they follow (celebrities excepted: they are pulled at read time)."""
         with self.db.transaction():
             self.db.execute("DELETE FROM timelines WHERE user_id = ?", (user_id,))
             n = self.db.execute(
-                "INSERT OR IGNORE INTO timelines (user_id, photo_id, author_id)"
-                f" SELECT ?, id, user_id FROM photos WHERE user_id = ? AND {POST_WHERE} ORDER BY id DESC LIMIT ?",
-                (user_id, user_id, self.settings.backfill_posts),
+                REBUILD_SQL,
+                (
+                    user_id,
+                    self.settings.celebrity_followers,
+                    self.settings.backfill_posts,
+                    self.settings.timeline_length,
+                ),
             )
-            for followee in self.follows.followees(user_id):
-                n += self.backfill(user_id, followee)
             self.db.execute("UPDATE users SET timeline_built_at = ? WHERE id = ?", (time.time(), user_id))
-        self.trim(user_id)
         return n
 
-    def trim(self, user_id: str | None = None) -> int:
-        """Keep the newest `timeline_length` entries per timeline."""
-        where = "WHERE user_id = ?" if user_id else ""
-        return self.db.execute(
-            "DELETE FROM timelines WHERE (user_id, photo_id) IN (SELECT user_id, photo_id FROM"
-            f" (SELECT user_id, photo_id, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY photo_id DESC) AS n"
-            f"  FROM timelines {where}) WHERE n > ?)",
-            (*([user_id] if user_id else []), self.settings.timeline_length),
+    def trim(self, user_id: str | None = None, batch: int = 500) -> int:
+        """Keep the newest `timeline_length` entries per timeline, a few hundred timelines per short
+        transaction so other writers never wait long."""
+        users = (
+            [user_id] if user_id else [r["user_id"] for r in self.db.query("SELECT DISTINCT user_id FROM timelines")]
         )
+        removed = 0
+        for i in range(0, len(users), batch):
+            with self.db.transaction():
+                for uid in users[i : i + batch]:
+                    removed += self.db.execute(
+                        "DELETE FROM timelines WHERE user_id = ?1 AND photo_id < (SELECT photo_id FROM timelines"
+                        " WHERE user_id = ?1 ORDER BY photo_id DESC LIMIT 1 OFFSET ?2)",
+                        (uid, self.settings.timeline_length - 1),
+                    )
+        return removed
 
     def _is_celebrity(self, user_id: str) -> bool:
         count = self.db.value("SELECT followers_count FROM users WHERE id = ?", (user_id,)) or 0
@@ -130,19 +154,24 @@ class FeedService:
         exhausted = False
         # Both sources are read newest-first in windows. When a window is full, ids below its last one
         # are not known yet, so only ids at or above the highest such boundary are used this round.
+        readable = followees | {viewer.id}
         for _ in range(10):
-            entries = self._timeline_ids(viewer.id, before, window)
+            entries = self._timeline_entries(viewer.id, before, window)
             pulled = self._posts_of(celebrities, before, window) if celebrities else []
-            full = [source[-1] for source in (entries, pulled) if len(source) == window]
-            ids = sorted(set(entries) | set(pulled), reverse=True)
+            full = [source[-1][0] for source in (entries, pulled) if len(source) == window]
+            # Entries of authors no longer followed are skipped before any photo row is read.
+            ids = sorted({i for i, author in entries if author in readable} | {i for i, _ in pulled}, reverse=True)
             if full:
                 boundary = max(full)
                 ids = [i for i in ids if i >= boundary]
-            page += [r for r in self._load(ids) if self._in_feed(viewer.id, r, followees)]
+            for start in range(0, len(ids), n + 10):
+                page += [r for r in self._load(ids[start : start + n + 10]) if self._in_feed(viewer.id, r, followees)]
+                if len(page) > n:
+                    break
             if not full:
                 exhausted = True
                 break
-            before = ids[-1]
+            before = min(full + ids) if ids else max(full)
             if len(page) > n:
                 break
         items = page[:n]
@@ -152,7 +181,10 @@ class FeedService:
             next_cursor = None
         else:
             next_cursor = encode_cursor(before)  # scanned this far without filling the page; more may follow
-        return {"items": self.photos.to_api(viewer, items), "next_cursor": next_cursor}
+        # Every item passed _in_feed (the access module's post rule), so its grant is known: no per-photo
+        # access queries while shaping the page.
+        grants = {r["id"]: OWNER if r["user_id"] == viewer.id else VIEW for r in items}
+        return {"items": self.photos.to_api(viewer, items, grants=grants), "next_cursor": next_cursor}
 
     def _in_feed(self, viewer_id: str, photo: dict[str, Any], followees: set[str]) -> bool:
         """Still a post (ready, shown to followers or public), by someone followed (or the reader), and
@@ -165,22 +197,22 @@ class FeedService:
             and self.access.post_visible(viewer_id, photo, followees)
         )
 
-    def _timeline_ids(self, user_id: str, before: str | None, limit: int) -> list[str]:
+    def _timeline_entries(self, user_id: str, before: str | None, limit: int) -> list[tuple[str, str]]:
         rows = self.db.query(
-            f"SELECT photo_id FROM timelines WHERE user_id = ? {'AND photo_id < ?' if before else ''}"
+            f"SELECT photo_id, author_id FROM timelines WHERE user_id = ? {'AND photo_id < ?' if before else ''}"
             " ORDER BY photo_id DESC LIMIT ?",
             (user_id, *([before] if before else []), limit),
         )
-        return [r["photo_id"] for r in rows]
+        return [(r["photo_id"], r["author_id"]) for r in rows]
 
-    def _posts_of(self, authors: list[str], before: str | None, limit: int) -> list[str]:
+    def _posts_of(self, authors: list[str], before: str | None, limit: int) -> list[tuple[str, str]]:
         marks = ",".join("?" for _ in authors)
         rows = self.db.query(
-            f"SELECT id FROM photos WHERE user_id IN ({marks}) AND {POST_WHERE}"
+            f"SELECT id, user_id FROM photos INDEXED BY photos_posts WHERE user_id IN ({marks}) AND {POST_WHERE}"
             f" {'AND id < ?' if before else ''} ORDER BY id DESC LIMIT ?",
             (*authors, *([before] if before else []), limit),
         )
-        return [r["id"] for r in rows]
+        return [(r["id"], r["user_id"]) for r in rows]
 
     def spread(self, author_id: str) -> int:
         """An account fell back below the celebrity threshold: its recent posts, never fanned out,
@@ -195,14 +227,16 @@ class FeedService:
         )
 
     def _celebrities(self, followees: set[str]) -> list[str]:
-        if not followees:
-            return []
-        marks = ",".join("?" for _ in followees)
-        rows = self.db.query(
-            f"SELECT id FROM users WHERE id IN ({marks}) AND followers_count > ?",
-            (*followees, self.settings.celebrity_followers),
-        )
-        return [r["id"] for r in rows]
+        """The followed accounts whose posts are pulled at read time. The set is cached until a follow
+        changes (they bump the access generation) or a minute passes."""
+        now = time.monotonic()
+        generation = self.access.generation
+        if now - self._celebrities_at > _CELEBRITIES_TTL_S or generation != self._celebrities_generation:
+            rows = self.db.query("SELECT id FROM users WHERE followers_count > ?", (self.settings.celebrity_followers,))
+            self._celebrity_ids = frozenset(r["id"] for r in rows)
+            self._celebrities_at = now
+            self._celebrities_generation = generation
+        return sorted(self._celebrity_ids & followees)
 
     def _load(self, ids: list[str]) -> list[dict[str, Any]]:
         if not ids:
