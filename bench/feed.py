@@ -47,14 +47,13 @@ import bisect
 import gc
 import itertools
 import json
-import math
 import random
 import statistics
 import sys
 import tempfile
 import time
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -62,6 +61,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.common import summary, synth_id, timed  # noqa: E402
 from photoshare.clock import to_iso  # noqa: E402
 from photoshare.ids import new_id  # noqa: E402
 from photoshare.social.feed import POST_WHERE, REBUILD_SQL  # noqa: E402
@@ -80,10 +80,6 @@ PHOTO_COLS = (
 
 
 # -- helpers ----------------------------------------------------------------------------------------
-def synth_id(ms: int, rnd: random.Random) -> str:
-    """A UUIDv7 (same layout as photoshare.ids.new_id) for a chosen creation time."""
-    value = (ms << 80) | (0x7 << 76) | (rnd.getrandbits(12) << 64) | (0b10 << 62) | rnd.getrandbits(62)
-    return f"{value:032x}"
 
 
 _DAYS: dict[int, str] = {}
@@ -117,30 +113,6 @@ def indexes_deferred(conn: Any, table: str) -> Iterator[None]:
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, math.ceil(q / 100 * len(s)) - 1))]
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {
-        "n": len(values),
-        "mean_ms": round(statistics.fmean(values), 3) if values else float("nan"),
-        "p50_ms": round(pct(values, 50), 3),
-        "p95_ms": round(pct(values, 95), 3),
-        "p99_ms": round(pct(values, 99), 3),
-        "max_ms": round(max(values), 3) if values else float("nan"),
-    }
-
-
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    out = fn()
-    return (time.perf_counter() - start) * 1000, out
 
 
 def chunked(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:

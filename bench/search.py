@@ -65,7 +65,6 @@ import gc
 import io
 import itertools
 import json
-import math
 import pstats
 import random
 import shutil
@@ -73,7 +72,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -83,6 +82,7 @@ sys.path.insert(0, str(REPO))
 
 import tantivy  # noqa: E402
 
+from bench.common import pct, summary, synth_id, timed  # noqa: E402
 from photoshare.clock import to_iso  # noqa: E402
 from photoshare.search.geocode import Place  # noqa: E402
 from photoshare.search.index import TEXT_FIELDS, build_schema  # noqa: E402
@@ -137,28 +137,6 @@ SYLLABLES = (
 
 
 # -- helpers ----------------------------------------------------------------------------------------
-def synth_id(ms: int, rnd: random.Random) -> str:
-    """A UUIDv7 (same layout as photoshare.ids.new_id) for a chosen creation time."""
-    value = (ms << 80) | (0x7 << 76) | (rnd.getrandbits(12) << 64) | (0b10 << 62) | rnd.getrandbits(62)
-    return f"{value:032x}"
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, math.ceil(q / 100 * len(s)) - 1))]
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {
-        "n": len(values),
-        "mean_ms": round(statistics.fmean(values), 3) if values else float("nan"),
-        "p50_ms": round(pct(values, 50), 3),
-        "p95_ms": round(pct(values, 95), 3),
-        "p99_ms": round(pct(values, 99), 3),
-        "max_ms": round(max(values), 3) if values else float("nan"),
-    }
 
 
 def chunked(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -654,12 +632,6 @@ class Raw:
         ids = [searcher.doc(addr)["photo_id"][0] for _score, addr in result.hits[:PAGE]]
         facets = searcher.aggregate(query, FACETS)
         return ids, result.count, facets
-
-
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    out = fn()
-    return (time.perf_counter() - start) * 1000, out
 
 
 def measure(
