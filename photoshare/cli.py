@@ -257,7 +257,19 @@ def jobs_retry(
 @app.command()
 def reindex(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     """Rebuild derived data from SQLite: the search index and every home timeline."""
-    ctx = _context(_settings(config, data_dir))
+    from photoshare.context import DataDirLock
+
+    settings = _settings(config, data_dir)
+    ctx = _context(settings)
+    lock = DataDirLock(settings.data_path)
+    try:
+        lock.acquire()
+    except PhotoshareError:
+        # The appliance is running and owns the index: let its job pool do the rebuild.
+        ctx.jobs.enqueue("search.rebuild", {}, dedupe_key="search.rebuild")
+        ctx.close()
+        typer.echo("The appliance is running: a search index rebuild is queued and runs in its job pool.")
+        return
     try:
         n = ctx.search.rebuild()
         typer.echo(f"Search index: {n} photos")
@@ -266,6 +278,7 @@ def reindex(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
         typer.echo(f"Timelines: {len(users)} rebuilt, {entries} entries")
     finally:
         ctx.close()
+        lock.release()
 
 
 # -- storage -------------------------------------------------------------------------------------

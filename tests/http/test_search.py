@@ -196,3 +196,24 @@ def test_lost_index_is_rebuilt_and_reindex_command(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "Search index: 3 photos" in out.stdout
+
+
+def test_reindex_while_serving_queues_the_rebuild(live_server: Any) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOSHARE_")}
+    out = subprocess.run(
+        [sys.executable, "-m", "photoshare", "reindex", "--data-dir", str(live_server.data_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "queued" in out.stdout
+    import httpx
+
+    deadline = time.monotonic() + 30
+    while httpx.get(f"{live_server.url}/healthz").json()["jobs_pending"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert httpx.get(f"{live_server.url}/healthz").json()["jobs_pending"] == 0
