@@ -119,6 +119,25 @@ def client(ctx: AppContext) -> Iterator[Any]:
         yield c
 
 
+_photo_seeds = iter(range(1, 1_000_000))
+
+
+def add_photo(ctx: AppContext, user: Any, *, visibility: str = "public", process: bool = True) -> str:
+    """Upload a small, distinct JPEG as `user`; with `process`, run every job (processing, fan-out, index)."""
+    from photoshare.photos.service import PhotoMeta
+
+    seed = next(_photo_seeds)
+    path = ctx.settings.data_path / "tmp" / f"fixture-{seed}.jpg"
+    path.write_bytes(make_jpeg(300, 200, seed=seed))
+    photo = ctx.uploads.ingest_file(
+        user, path, filename=f"p{seed}.jpg", content_type="image/jpeg", meta=PhotoMeta(visibility=visibility)
+    )
+    path.unlink()
+    if process:
+        ctx.runner.run_until_idle()
+    return str(photo["id"])
+
+
 def drain(ctx: AppContext, timeout: float = 60.0) -> None:
     """Run queued jobs in this thread until none is left (retries wait for their backoff)."""
     deadline = time.monotonic() + timeout

@@ -109,14 +109,6 @@ class SearchService:
         self.index.needs_rebuild = False
         return n
 
-    def _load(self, ids: list[str]) -> list[dict[str, Any]]:
-        """Photo rows in the given order, in one query."""
-        if not ids:
-            return []
-        rows = self.db.query(f"SELECT * FROM photos WHERE id IN ({_placeholder_marks(len(ids))})", ids)
-        by_id = {r["id"]: r for r in rows}
-        return [by_id[i] for i in ids if i in by_id]
-
     # -- searching -------------------------------------------------------------------------------
     def _scope(self, viewer: User | None) -> tantivy.Query:
         schema = self.index.schema
@@ -222,7 +214,7 @@ class SearchService:
         )
         ids = [searcher.doc(addr)["photo_id"][0] for _score, addr in result.hits]
         page_ids = ids[offset : offset + n]
-        rows = self._load(page_ids)
+        rows = self.photo_repo.get_many(page_ids)
         if near is not None:
             rows = [r for r in rows if _within(self.photo_repo.exif(r["id"]) or {}, near)]
         # The index only pre-filters; the access module decides, once per hit, and its grant is reused
@@ -246,10 +238,6 @@ class SearchService:
             },
             "next_cursor": encode_cursor(str(offset + n)) if len(ids) > offset + n else None,
         }
-
-
-def _placeholder_marks(n: int) -> str:
-    return ",".join("?" for _ in range(n))
 
 
 def _timestamp(value: str | None) -> float | None:

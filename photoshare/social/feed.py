@@ -165,7 +165,11 @@ class FeedService:
                 boundary = max(full)
                 ids = [i for i in ids if i >= boundary]
             for start in range(0, len(ids), n + 10):
-                page += [r for r in self._load(ids[start : start + n + 10]) if self._in_feed(viewer.id, r, followees)]
+                page += [
+                    r
+                    for r in self.photos.repo.get_many(ids[start : start + n + 10])
+                    if self._in_feed(viewer.id, r, followees)
+                ]
                 if len(page) > n:
                     break
             if not full:
@@ -237,13 +241,6 @@ class FeedService:
             self._celebrities_at = now
             self._celebrities_generation = generation
         return sorted(self._celebrity_ids & followees)
-
-    def _load(self, ids: list[str]) -> list[dict[str, Any]]:
-        if not ids:
-            return []
-        marks = ",".join("?" for _ in ids)
-        by_id = {r["id"]: r for r in self.db.query(f"SELECT * FROM photos WHERE id IN ({marks})", ids)}
-        return [by_id[i] for i in ids if i in by_id]
 
     def profile_posts(
         self, viewer: User | None, user_id: str, *, cursor: str | None, limit: int | None

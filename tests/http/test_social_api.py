@@ -14,26 +14,14 @@ import pytest
 
 import photoshare.ids
 from photoshare.context import AppContext
-from photoshare.photos.service import PhotoMeta
 from photoshare.users.models import User
-from tests.conftest import bearer, make_jpeg
+from tests.conftest import add_photo, bearer, make_jpeg
 
 DAY = 86400.0
 _seeds = itertools.count(101)
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-def add_photo(ctx: AppContext, user: User, *, visibility: str = "public", process: bool = True) -> str:
-    seed = next(_seeds)
-    path = ctx.settings.data_path / "tmp" / f"http-in-{seed}.jpg"
-    path.write_bytes(make_jpeg(300, 200, seed=seed % 256))
-    photo = ctx.uploads.ingest_file(
-        user, path, filename=f"p{seed}.jpg", content_type="image/jpeg", meta=PhotoMeta(visibility=visibility)
-    )
-    path.unlink()
-    if process:
-        ctx.runner.run_until_idle()
-    return str(photo["id"])
 
 
 @contextmanager

@@ -21,25 +21,13 @@ from photoshare.errors import InvalidInput, NotFound
 from photoshare.photos.service import PhotoMeta
 from photoshare.settings import load_settings
 from photoshare.users.models import User
-from tests.conftest import make_jpeg
+from tests.conftest import add_photo
 
 DAY = 86400.0
 _seeds = itertools.count(1)
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def add_photo(ctx: AppContext, user: User, *, visibility: str = "public", process: bool = True) -> str:
-    """Upload a small, distinct JPEG; with `process`, run every job (processing, then fan-out)."""
-    seed = next(_seeds)
-    path = ctx.settings.data_path / "tmp" / f"test-in-{seed}.jpg"
-    path.write_bytes(make_jpeg(300, 200, seed=seed % 256))
-    photo = ctx.uploads.ingest_file(
-        user, path, filename=f"p{seed}.jpg", content_type="image/jpeg", meta=PhotoMeta(visibility=visibility)
-    )
-    path.unlink()
-    if process:
-        ctx.runner.run_until_idle()
-    return str(photo["id"])
 
 
 def add_broken(ctx: AppContext, user: User, *, visibility: str = "public") -> str:
