@@ -36,7 +36,9 @@ Measured, in-process, single thread (goal: home() p99 < 5 ms):
     .venv/bin/python bench/feed.py [--users 100000] [--posts 1000000] [--follows 200] [--celebrities 3]
                                    [--active-fraction 0.1] [--reads 2000]
     quick: .venv/bin/python bench/feed.py --users 10000 --posts 100000
-    --data-dir DIR keeps the built database (the default is a temporary folder, removed afterwards).
+    --data-dir DIR keeps the built database and a pristine copy of it (DIR/bench-snapshot, plus the
+    graph); a later run with the same DIR and sizes restores that copy instead of building again (the
+    default is a temporary folder, removed afterwards).
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ import bisect
 import gc
 import itertools
 import json
+import pickle
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -132,6 +136,7 @@ class Graph:
         self.inactive: list[int] = []
         self.followers = array("i")
         self.following = array("i")
+        self.rnd_state: Any = None  # the generator's state after the build (a reused data set resumes from it)
 
 
 # -- build ------------------------------------------------------------------------------------------
@@ -357,11 +362,10 @@ def pull_timeline(ctx: Any, viewer: Any) -> tuple[set[str], list[dict[str, Any]]
     """Fan-out on read: the newest 50 posts of everyone followed (and one's own), straight from photos."""
     followees = ctx.follows.followees(viewer.id)
     authors = [*followees, viewer.id]
-    marks = ",".join("?" * len(authors))
     ids = [
         r["id"]
         for r in ctx.db.query(
-            f"SELECT id FROM photos WHERE user_id IN ({marks}) AND {POST_WHERE} ORDER BY id DESC LIMIT ?",
+            newest_posts_sql(len(authors)),
             (*authors, PAGE),
         )
     ]
@@ -370,6 +374,16 @@ def pull_timeline(ctx: Any, viewer: Any) -> tuple[set[str], list[dict[str, Any]]
     by_id = {r["id"]: r for r in ctx.db.query(f"SELECT * FROM photos WHERE id IN ({','.join('?' * len(ids))})", ids)}
     rows = [by_id[i] for i in ids if i in by_id]
     return followees, [r for r in rows if ctx.access.post_visible(viewer.id, r, followees)]
+
+
+def newest_posts_sql(authors: int) -> str:
+    """The newest posts of some authors, read (like FeedService's celebrity pull) from the covering
+    partial index photos_posts."""
+    marks = ",".join("?" * authors)
+    return (
+        f"SELECT id FROM photos INDEXED BY photos_posts WHERE user_id IN ({marks}) AND {POST_WHERE}"
+        " ORDER BY id DESC LIMIT ?"
+    )
 
 
 def mark_seen(ctx: Any, ids: Iterable[str], ts: float) -> None:
@@ -470,8 +484,7 @@ def measure(ctx: Any, g: Graph, args: argparse.Namespace, rnd: random.Random) ->
             celebs = feed._celebrities(followees)
             if celebs:
                 db.query(
-                    f"SELECT id FROM photos WHERE user_id IN ({','.join('?' * len(celebs))}) AND {POST_WHERE}"
-                    " ORDER BY id DESC LIMIT ?",
+                    newest_posts_sql(len(celebs)),
                     (*celebs, PAGE + 20),
                 )
 
@@ -591,12 +604,12 @@ def explain(ctx: Any, g: Graph) -> None:
             (uid, 110),
         ),
         "home: celebrity pull": (
-            f"SELECT id FROM photos WHERE user_id IN (?,?,?) AND {POST_WHERE} ORDER BY id DESC LIMIT ?",
+            newest_posts_sql(3),
             (*few, 50),
         ),
         "home: followees": ("SELECT followee_id FROM follows WHERE follower_id = ? AND status = 'accepted'", (uid,)),
         "pull baseline": (
-            f"SELECT id FROM photos WHERE user_id IN (?,?,?) AND {POST_WHERE} ORDER BY id DESC LIMIT ?",
+            newest_posts_sql(3),
             (*few, 50),
         ),
         "fan_out insert": (
@@ -615,6 +628,39 @@ def explain(ctx: Any, g: Graph) -> None:
         print(f"  {name}: " + " | ".join(r["detail"] for r in plan))
 
 
+# -- data set snapshot ---------------------------------------------------------------------------------
+_SNAPSHOT = "bench-snapshot"
+_SHAPE = ("users", "posts", "follows", "celebrities", "celebrity_reach", "active_fraction", "seed")
+
+
+def save_snapshot(data: Path, db_path: Path, args: argparse.Namespace, g: Graph, build_times: dict[str, float]) -> None:
+    """Keep a pristine copy of the freshly built database and the graph beside it: measuring writes
+    (new posts, rebuilt timelines, last_seen_at), so every later run starts again from this copy."""
+    snap = data / _SNAPSHOT
+    snap.mkdir(exist_ok=True)
+    shutil.copyfile(db_path, snap / db_path.name)
+    shape = {k: getattr(args, k) for k in _SHAPE}
+    with (snap / "graph.pickle").open("wb") as f:
+        pickle.dump({"shape": shape, "graph": g, "build_times": build_times}, f, protocol=pickle.HIGHEST_PROTOCOL)
+    log(f"data set kept in {snap}: later runs with --data-dir {data} and the same sizes reuse it")
+
+
+def restore_snapshot(data: Path, db_path: Path, args: argparse.Namespace) -> tuple[Graph, dict[str, float]] | None:
+    """The graph of a data set built earlier in `data`, its database copied back from the snapshot."""
+    meta = data / _SNAPSHOT / "graph.pickle"
+    if not meta.exists():
+        return None
+    with meta.open("rb") as f:
+        saved = pickle.load(f)  # our own file, written by save_snapshot
+    shape = {k: getattr(args, k) for k in _SHAPE}
+    if saved["shape"] != shape:
+        raise SystemExit(f"{data} holds a data set built with {saved['shape']}, not {shape}: pass another --data-dir")
+    for suffix in ("-wal", "-shm"):
+        db_path.with_name(db_path.name + suffix).unlink(missing_ok=True)
+    shutil.copyfile(data / _SNAPSHOT / db_path.name, db_path)
+    return saved["graph"], saved["build_times"]
+
+
 # -- main ---------------------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -628,7 +674,11 @@ def main() -> None:
     parser.add_argument("--fanout-posts", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--explain", action="store_true", help="print the query plans of the feed queries")
-    parser.add_argument("--data-dir", help="build here and keep it (default: a temporary folder)")
+    parser.add_argument(
+        "--data-dir",
+        help="build here and keep it with a pristine snapshot; a later run with the same sizes reuses it"
+        " (default: a temporary folder)",
+    )
     args = parser.parse_args()
 
     from photoshare.context import build_context
@@ -639,19 +689,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="feed-bench-") as tmp:
         data = Path(args.data_dir) if args.data_dir else Path(tmp) / "data"
         settings = load_settings(None, {}, data_dir=str(data))
-        ctx = build_context(settings, create=True)
-        if ctx.db.value("SELECT COUNT(*) FROM users"):
-            raise SystemExit(f"{data} already holds an appliance database: pass a new --data-dir")
         social = settings.social
         if args.users * args.celebrity_reach <= social.celebrity_followers:
             print(
                 f"warning: celebrities get ~{args.users * args.celebrity_reach:.0f} followers, not more than "
                 f"celebrity_followers={social.celebrity_followers}: they will be fanned out like anyone"
             )
-        now = time.time()
-        log(f"building {args.users} users, {args.posts} posts in {data}")
-        g, build_times = build(ctx, args, rnd, now)
-        ctx.close()
+        cached = restore_snapshot(data, settings.db_path, args)
+        if cached is not None:
+            g, build_times = cached
+            rnd.setstate(g.rnd_state)
+            log(f"reusing the data set built earlier in {data} (restored from its snapshot)")
+        else:
+            ctx = build_context(settings, create=True)
+            if ctx.db.value("SELECT COUNT(*) FROM users"):
+                raise SystemExit(f"{data} already holds an appliance database without a bench snapshot")
+            now = time.time()
+            log(f"building {args.users} users, {args.posts} posts in {data}")
+            g, build_times = build(ctx, args, rnd, now)
+            ctx.close()
+            if args.data_dir:
+                g.rnd_state = rnd.getstate()
+                save_snapshot(data, settings.db_path, args, g, build_times)
         gc.collect()
         # Measure with connections exactly as the appliance opens them.
         ctx = build_context(settings)

@@ -16,13 +16,14 @@ with a Zipf(1.0) distribution; 92% have EXIF with a camera from a list of 24 (Zi
 lens, 40% GPS scattered around 12 regions (reverse-geocoded at index time), 8% a typed location.
 25 of other people's photos are shared with the viewer (share to users). --albums-per-user (default 0)
 adds albums of 5-60 of the owner's photos (30% public, 20% followers, 50% private) and 2 album shares
-to the viewer: every photo in a public album of a public account, or in a public/followers album of
-someone the viewer follows, joins the viewer's audience filter as one photo_id term (see _shared_ids),
-so try `--albums-per-user 2` to see what realistic album use costs both paths.
+to the viewer. Each document carries its audience tokens (search.service.audience_tokens: owner,
+own audience, and each album's audience and id), so the viewer's filter stays one small term set
+(public, u:<viewer>, followers:<followee>..., album:<album shared with them>...) plus the 25 directly
+shared photo ids, however many album photos the viewer can reach; `--albums-per-user 2` shows that.
 
 Indexing (docs/s, commit included):
 - service: SearchService.rebuild() on a fresh context: reads photos in batches, builds each document
-  (EXIF + tags queries, reverse geocoding, audience) and upserts it (delete-by-term + add).
+  (one EXIF, tags and albums query and one reverse-geocoding lookup per batch) and adds it.
   With --rebuild-docs K < --docs, the genuine rebuild() is stopped after the 2,000-row batch that
   reaches K documents (an exception raised from a wrapper around index.upsert, then a commit); the
   time for --docs is then a linear extrapolation, labelled as such.
@@ -34,14 +35,14 @@ Indexing (docs/s, commit included):
 Queries (--queries, each a different word pair and date range; all modes interleaved per query, after
 --warmup queries of each; one thread; gc frozen after setup):
 - q = two distinct words from vocabulary ranks 10-150, date_from/date_to a 6-month to 5-year window.
-- raw: the same parse_query_lenient call (fields, boosts, fuzzy, conjunction), the same audience
-  filter built by hand from precomputed followees and shared photo ids (checked equal to what the
-  service computes), the same taken range, search(51, count=True), the stored photo_id of the top 50,
-  and the same aggregate() call for the years/locations/cameras facets.
-- raw without shares: the same, minus the audience door for shared photo ids (a term set on photo_id),
-  to show what that door costs inside tantivy.
-- service: SearchService.search(viewer, {q, date_from, date_to}) end to end: followees and shared ids
-  from SQLite, parse, search, row loads, access.can_view per hit, facets, PhotoService.to_api.
+- raw: the query the service runs, built by hand: the same parse_query_lenient call (fields, boosts,
+  fuzzy, conjunction), the same audience filter (search.service.audience_query over tokens and shared
+  photo ids built from the generated data, checked equal to SearchService.viewer_audience), the same
+  taken range, search(51, count=True), the photo_id of the top 50, and the same aggregate() call
+  (search.service.FACETS) for the years/locations/cameras facets.
+- raw without facets: the same, minus the aggregate() call, to show what the facet pass costs.
+- service: SearchService.search(viewer, {q, date_from, date_to}) end to end: followees and shares
+  from SQLite, parse, search, row loads, access.photo_grant per hit, facets, PhotoService.to_api.
 - service without shaping: the same call with PhotoService.to_api replaced (on the instance) by a
   function returning the rows unchanged; everything else is identical.
 Ratios are service / raw on p50, p95 and p99. A second pass (the first 100 queries) times the stages
@@ -86,18 +87,13 @@ from bench.common import pct, summary, synth_id, timed  # noqa: E402
 from photoshare.clock import to_iso  # noqa: E402
 from photoshare.search.geocode import Place  # noqa: E402
 from photoshare.search.index import TEXT_FIELDS, build_schema  # noqa: E402
-from photoshare.search.service import _BOOSTS, _timestamp  # noqa: E402
+from photoshare.search.service import _BOOSTS, FACETS, _timestamp, audience_query, audience_tokens  # noqa: E402
 
 DAY = 86400.0
 YEAR = 365.25 * DAY
 PAGE = 50
 PASSWORD_HASH = "$argon2id$v=19$m=65536,t=3,p=4$YmVuY2hzYWx0YmVuY2g$bm90IGEgcmVhbCBoYXNoLCBqdXN0IGJlbmNo"
 FUZZY = {f: (True, 1, True) for f in ("title", "tags", "labels", "place_text")}  # as in search/service.py
-FACETS = {
-    "years": {"terms": {"field": "year", "size": 50, "order": {"_key": "desc"}}},
-    "locations": {"terms": {"field": "place", "size": 20}},
-    "cameras": {"terms": {"field": "camera", "size": 20}},
-}
 PHOTO_COLS = (
     "id, user_id, title, description, visibility, media_type, filename, content_type, original_key, sha256,"
     " file_size_bytes, width, height, taken_at, taken_at_source, uploaded_at, updated_at, processing_status,"
@@ -239,7 +235,9 @@ class World:
         self.photo_ids: list[str] = []
         self.photo_owner: list[int] = []
         self.photo_vis: list[str] = []
-        self.shared_with_viewer: set[str] = set()
+        self.shared_with_viewer: set[str] = set()  # photos the viewer reaches through albums or shares
+        self.viewer_albums: list[str] = []  # albums shared with the viewer
+        self.viewer_photos: list[str] = []  # photos shared with the viewer one by one
         self.vocab: list[str] = []
         self.docs: list[dict[str, Any]] = []
         self.times: dict[str, float] = {}
@@ -394,9 +392,7 @@ def build(ctx: Any, args: argparse.Namespace, rnd: random.Random, now: float) ->
             doc = {
                 "photo_id": pid,
                 "owner_id": uid,
-                "audience": ("followers" if vis in ("public", "followers") else "owner")
-                if owner_private[uid]
-                else {"public": "public", "followers": "followers"}.get(vis, "owner"),
+                "audience": audience_tokens(uid, vis, owner_private[uid], []),  # album doors added later
                 "title": title,
                 "body": " ".join(p for p in (desc, location or "") if p),
                 "tags": " ".join(user_tags),
@@ -471,6 +467,7 @@ def build(ctx: Any, args: argparse.Namespace, rnd: random.Random, now: float) ->
         share_rows.append((sid, w.user_ids[w.photo_owner[i]], "photo", w.photo_ids[i], stamp))
         recipient_rows.append((sid, w.user_ids[w.viewer], w.user_ids[w.photo_owner[i]]))
         w.shared_with_viewer.add(w.photo_ids[i])
+        w.viewer_photos.append(w.photo_ids[i])
     other_albums = [
         (aid, row[1]) for aid, row in zip(albums_of, album_rows, strict=True) if row[1] != w.user_ids[w.viewer]
     ]
@@ -479,6 +476,20 @@ def build(ctx: Any, args: argparse.Namespace, rnd: random.Random, now: float) ->
         share_rows.append((sid, owner_id, "album", aid, stamp))
         recipient_rows.append((sid, w.user_ids[w.viewer], owner_id))
         w.shared_with_viewer.update(albums_of[aid])
+        w.viewer_albums.append(aid)
+    # Album doors in the documents of their photos, albums in id order as the service lists them.
+    index_of = {pid: i for i, pid in enumerate(w.photo_ids)}
+    album_info = {row[0]: (row[0], row[1], row[3], owner_private[row[1]]) for row in album_rows}
+    holding: dict[str, list[str]] = {}
+    for aid in sorted(albums_of):
+        for pid in albums_of[aid]:
+            holding.setdefault(pid, []).append(aid)
+    for pid, aids in holding.items():
+        i = index_of[pid]
+        owner_id = w.user_ids[w.photo_owner[i]]
+        w.docs[i]["audience"] = audience_tokens(
+            owner_id, w.photo_vis[i], owner_private[owner_id], [album_info[a] for a in aids]
+        )
     with db.transaction():
         conn.executemany(
             "INSERT INTO albums (id, user_id, title, visibility, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -552,9 +563,9 @@ def service_rebuild(ctx: Any, limit: int) -> tuple[int, float]:
     upsert = svc.index.upsert
     done = 0
 
-    def capped(docs: list[dict[str, Any]], *, commit: bool = True) -> None:
+    def capped(docs: list[dict[str, Any]], **kw: Any) -> None:
         nonlocal done
-        upsert(docs, commit=commit)
+        upsert(docs, **kw)
         done += len(docs)
         if done >= limit:
             raise _Enough
@@ -585,33 +596,14 @@ def make_queries(w: World, rnd: random.Random, count: int, now: float) -> list[d
 
 
 class Raw:
-    """The same search by hand on the same index: parse, audience filter, range, top 50 ids, facets."""
+    """The service's query by hand on the same index: parse, audience filter, range, top 50 ids, facets."""
 
-    def __init__(self, index: tantivy.Index, viewer_id: str, followees: list[str], shared: list[str]) -> None:
+    def __init__(self, index: tantivy.Index, tokens: list[str], photo_ids: list[str], facets: bool = True) -> None:
         self.index = index
         self.schema = index.schema
-        self.viewer_id = viewer_id
-        self.followees = sorted(followees)
-        self.shared = shared
-
-    def audience(self) -> tantivy.Query:
-        Q, Occur, schema = tantivy.Query, tantivy.Occur, self.schema
-        doors = [
-            (Occur.Should, Q.term_query(schema, "audience", "public")),
-            (Occur.Should, Q.term_query(schema, "owner_id", self.viewer_id)),
-            (
-                Occur.Should,
-                Q.boolean_query(
-                    [
-                        (Occur.Must, Q.term_set_query(schema, "owner_id", self.followees)),
-                        (Occur.Must, Q.term_query(schema, "audience", "followers")),
-                    ]
-                ),
-            ),
-        ]
-        if self.shared:
-            doors.append((Occur.Should, Q.term_set_query(schema, "photo_id", self.shared)))
-        return Q.boolean_query(doors)
+        self.tokens = tokens
+        self.photo_ids = photo_ids
+        self.facets = facets
 
     def __call__(self, params: dict[str, str]) -> tuple[list[str], int, dict[str, Any]]:
         Q, Occur = tantivy.Query, tantivy.Occur
@@ -622,7 +614,7 @@ class Raw:
         hi = int(datetime.fromisoformat(params["date_to"]).timestamp()) + 86399
         query = Q.boolean_query(
             [
-                (Occur.Must, self.audience()),
+                (Occur.Must, audience_query(self.schema, self.tokens, self.photo_ids)),
                 (Occur.Must, text),
                 (Occur.Must, Q.range_query(self.schema, "taken", tantivy.FieldType.Integer, lo, hi)),
             ]
@@ -630,7 +622,7 @@ class Raw:
         searcher = self.index.searcher()
         result = searcher.search(query, PAGE + 1, count=True)
         ids = [searcher.doc(addr)["photo_id"][0] for _score, addr in result.hits[:PAGE]]
-        facets = searcher.aggregate(query, FACETS)
+        facets = searcher.aggregate(query, FACETS) if self.facets else {}
         return ids, result.count, facets
 
 
@@ -640,13 +632,17 @@ def measure(
     svc = ctx.search
     viewer = ctx.users.get(w.user_ids[w.viewer])
     followees = [w.user_ids[j] for j in w.follows[w.viewer]]
-    shared = sorted(w.shared_with_viewer)
-    if set(svc._shared_ids(viewer)) != set(shared):
-        raise SystemExit("the hand-built shared ids differ from SearchService._shared_ids")
-    if set(svc.follows.followees(viewer.id)) != set(followees):
-        raise SystemExit("the hand-built followees differ from FollowService.followees")
-    raw = Raw(svc.index.index, viewer.id, followees, shared)
-    raw_no_shared = Raw(svc.index.index, viewer.id, followees, [])
+    tokens = [
+        "public",
+        f"u:{viewer.id}",
+        *(f"followers:{f}" for f in sorted(followees)),
+        *(f"album:{a}" for a in w.viewer_albums),
+    ]
+    service_tokens, service_photos = svc.viewer_audience(viewer)
+    if set(service_tokens) != set(tokens) or set(service_photos) != set(w.viewer_photos):
+        raise SystemExit("the hand-built audience differs from SearchService.viewer_audience")
+    raw = Raw(svc.index.index, service_tokens, service_photos)
+    raw_no_facets = Raw(svc.index.index, service_tokens, service_photos, facets=False)
 
     def unshaped(_viewer: Any, rows: list[dict[str, Any]], **_kw: Any) -> list[dict[str, Any]]:
         return rows
@@ -663,18 +659,18 @@ def measure(
 
     for params in warm:  # warm-up: page cache, mmap'd index files, owner_private cache, code paths
         raw(params)
-        raw_no_shared(params)
+        raw_no_facets(params)
         service(params)
         service_unshaped(params)
     gc.collect()
     gc.freeze()
-    times: dict[str, list[float]] = {"raw": [], "raw_no_shared": [], "service": [], "service_unshaped": []}
+    times: dict[str, list[float]] = {"raw": [], "raw_no_facets": [], "service": [], "service_unshaped": []}
     hits, shown, mismatched = [], [], 0
     modes = [
         ("raw", raw),
         ("service", service),
         ("service_unshaped", service_unshaped),
-        ("raw_no_shared", raw_no_shared),
+        ("raw_no_facets", raw_no_facets),
     ]
     for k, params in enumerate(queries):
         order = modes[k % 4 :] + modes[: k % 4]  # rotate who goes first
@@ -689,7 +685,7 @@ def measure(
         if got["service"]["total"] != count or service_ids != raw_ids[: len(service_ids)]:
             mismatched += 1
     out: dict[str, Any] = {name: summary(v) for name, v in times.items()}
-    for name in ("service", "service_unshaped", "raw_no_shared"):
+    for name in ("service", "service_unshaped", "raw_no_facets"):
         out[f"{name}_over_raw"] = {
             q: round(out[name][f"{q}_ms"] / out["raw"][f"{q}_ms"], 3) for q in ("p50", "p95", "p99", "mean")
         }
@@ -700,7 +696,11 @@ def measure(
         "queries_with_zero_hits": sum(1 for h in hits if h == 0),
     }
     out["mismatched_queries"] = mismatched
-    out["audience"] = {"followees": len(followees), "shared_ids": len(shared)}
+    out["audience"] = {
+        "tokens": len(tokens),
+        "shared_photo_ids": len(w.viewer_photos),
+        "album_or_share_photos": len(w.shared_with_viewer),
+    }
     out["stages_ms"] = stages(ctx, viewer, queries[: min(len(queries), 100)])
     gc.unfreeze()
     return out
@@ -749,8 +749,8 @@ def stages(ctx: Any, viewer: Any, queries: list[dict[str, str]]) -> dict[str, fl
 
     searcher = svc.index.searcher
     wrap(svc, "_scope", "scope")
-    wrap(svc.photo_repo, "get", "row_loads")
-    wrap(svc.access, "can_view", "access_checks")
+    wrap(svc.photo_repo, "get_many", "row_loads")
+    wrap(svc.access, "photo_grant", "access_checks")
     wrap(ctx.photos, "to_api", "to_api")
     svc.index.searcher = lambda: Searcher(searcher())
     total = 0.0
@@ -761,8 +761,8 @@ def stages(ctx: Any, viewer: Any, queries: list[dict[str, str]]) -> dict[str, fl
     finally:
         for obj, attr in (
             (svc, "_scope"),
-            (svc.photo_repo, "get"),
-            (svc.access, "can_view"),
+            (svc.photo_repo, "get_many"),
+            (svc.access, "photo_grant"),
             (ctx.photos, "to_api"),
             (svc.index, "searcher"),
         ):
@@ -887,8 +887,9 @@ def main() -> None:
 
     print()
     print(
-        f"{args.docs:,} docs, {args.users} users, viewer follows {q['audience']['followees']}, "
-        f"{q['audience']['shared_ids']} shared/album photo ids in its filter; index {result['index']['num_docs']:,} "
+        f"{args.docs:,} docs, {args.users} users; the viewer's filter: {q['audience']['tokens']} audience tokens + "
+        f"{q['audience']['shared_photo_ids']} shared photo ids (reaching {q['audience']['album_or_share_photos']}"
+        f" album/share photos); index {result['index']['num_docs']:,} "
         f"docs in {result['index']['segments']} segments"
     )
     print(
@@ -901,7 +902,7 @@ def main() -> None:
         ("raw", "raw tantivy"),
         ("service", "SearchService.search"),
         ("service_unshaped", "  without to_api"),
-        ("raw_no_shared", "raw, no shared-ids door"),
+        ("raw_no_facets", "raw, no facets"),
     ):
         s = q[name]
         ratio = q.get(f"{name}_over_raw")

@@ -21,11 +21,12 @@ from photoshare.albums.api import AlbumController
 from photoshare.context import AppContext
 from photoshare.delivery.server import MediaServer
 from photoshare.delivery.urls import MEDIA_PREFIX
-from photoshare.http.auth import get_ctx, require_user, viewer
+from photoshare.http.admin_api import AdminController
+from photoshare.http.auth import get_ctx, require_admin, require_user, viewer
 from photoshare.http.errors import EXCEPTION_HANDLERS
-from photoshare.http.pages import PageController
 from photoshare.http.raw import Receive, Scope, Send
 from photoshare.metrics import render_metrics
+from photoshare.ml.api import MLController
 from photoshare.photos.api import PhotoController
 from photoshare.search.api import SearchController
 from photoshare.sharing.api import ShareController
@@ -34,6 +35,7 @@ from photoshare.social.api import EventsController, FeedController, PeopleContro
 from photoshare.uploads.receiver import UploadReceiver
 from photoshare.uploads.service import UPLOAD_PATH
 from photoshare.users.api import AuthController, LoginLimiter
+from photoshare.web import PAGE_CONTROLLERS
 
 __all__ = ["WEB_DIR", "create_app", "create_asgi"]
 
@@ -63,8 +65,10 @@ def create_app(ctx: AppContext) -> Litestar:
             FeedController,
             EventsController,
             SearchController,
+            MLController,
+            AdminController,
             SharePageController,
-            PageController,
+            *PAGE_CONTROLLERS,
             healthz,
             metrics,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
@@ -72,6 +76,7 @@ def create_app(ctx: AppContext) -> Litestar:
         dependencies={
             "user": Provide(require_user, sync_to_thread=True),
             "viewer": Provide(viewer, sync_to_thread=True),
+            "admin": Provide(require_admin, sync_to_thread=True),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),

@@ -90,6 +90,7 @@ def serve(
     """Run the appliance: API, web UI, media delivery and the job pool in one process."""
     import uvicorn
 
+    from photoshare.admin.shutdown import GracefulServer
     from photoshare.app import create_asgi
     from photoshare.context import DataDirLock
 
@@ -115,7 +116,9 @@ def serve(
     url = f"http://{settings.server.host}:{settings.server.port}"
     typer.echo(f"photoshare is serving {settings.data_path} at {url}", err=False)
     sys.stdout.flush()
-    http_server = uvicorn.Server(
+    # Stops taking jobs on SIGTERM and returns, so ctx.close() finishes or releases running jobs.
+    http_server = GracefulServer(
+        ctx.runner,
         uvicorn.Config(
             create_asgi(ctx),
             host=settings.server.host,
@@ -126,7 +129,7 @@ def serve(
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=10,
-        )
+        ),
     )
     try:
         http_server.run()
@@ -328,3 +331,10 @@ def storage_migrate(
 
 def main() -> None:
     app()
+
+
+# Admin operations (import, backup, restore, verify, stats, doctor) register themselves on `app`.
+import photoshare.admin.commands  # noqa: E402, F401
+
+# `photoshare models ...` (ML model install and status) registers itself on `app` too.
+from photoshare.ml import cli as _ml_cli  # noqa: E402, F401

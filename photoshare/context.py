@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from photoshare.admin.libraries import library_root
 from photoshare.albums.repo import AlbumRepo
 from photoshare.albums.service import AlbumService
 from photoshare.db import Database
@@ -22,8 +23,12 @@ from photoshare.errors import SettingsError
 from photoshare.events import EventBus
 from photoshare.jobs.queue import JobQueue
 from photoshare.jobs.runner import JobRunner
+from photoshare.ml.models import Models
+from photoshare.ml.service import MLService
+from photoshare.ml.vectors import VectorStore
 from photoshare.photos.repo import PhotoRepo
 from photoshare.photos.service import PhotoService
+from photoshare.search.hybrid import HybridSearch
 from photoshare.search.index import TextIndex
 from photoshare.search.service import SearchService
 from photoshare.settings import Settings
@@ -34,6 +39,7 @@ from photoshare.social.engagement import EngagementService
 from photoshare.social.feed import FeedService
 from photoshare.social.service import FollowService, ProfileService
 from photoshare.storage.base import BlobStore
+from photoshare.storage.external import ExternalFiles
 from photoshare.storage.local import LocalBlobStore
 from photoshare.uploads.service import UploadService
 from photoshare.users.repo import UserRepo
@@ -44,6 +50,7 @@ __all__ = ["AppContext", "DataDirLock", "build_context", "load_secret"]
 
 def _register_handlers() -> None:
     # Importing the job modules registers their handlers with the job registry.
+    import photoshare.ml.jobs
     import photoshare.photos.jobs
     import photoshare.search.jobs
     import photoshare.social.jobs  # noqa: F401
@@ -124,10 +131,12 @@ class AppContext:
     search: SearchService
     events: EventBus
     runner: JobRunner = field(init=False)
+    ml: MLService = field(init=False)
 
     def close(self) -> None:
         self.runner.stop()
         self.search.index.close()
+        self.ml.close()
         self.db.close()
 
 
@@ -158,7 +167,8 @@ def build_context(settings: Settings, *, create: bool = False) -> AppContext:
     migrate(db)
     # A new key only for a new folder: silently replacing a lost key would break every signed link.
     signer = Signer(load_secret(data, create=fresh))
-    store = make_store(settings)
+    # External-library originals are read in place from the admin's folders; everything else is the back end's.
+    store: BlobStore = ExternalFiles(make_store(settings), lambda library_id: library_root(db, library_id))
     access = Access(db)
     jobs = JobQueue(db, settings.jobs)
     media_cache = MediaCache(db, store, settings.delivery.cache_mb * 1024 * 1024)
@@ -194,10 +204,18 @@ def build_context(settings: Settings, *, create: bool = False) -> AppContext:
     if ctx.search.index.needs_rebuild and ctx.photo_repo.status_counts():
         # A lost or corrupt index is rebuilt from SQLite in the background.
         jobs.enqueue("search.rebuild", {}, dedupe_key="search.rebuild")
+    ml = settings.ml
+    vectors = VectorStore(
+        db, data / "index" / "vectors", m=ml.hnsw_m, ef_construction=ml.hnsw_ef_construction, ef=ml.hnsw_ef_search
+    )
+    ctx.ml = MLService(db, ml, store, photo_repo, photos, access, vectors, Models(ml))
+    ctx.search.hybrid = HybridSearch(ctx.ml.ranked_lists)
+    # With ML off the pool still completes the (then empty) ml.analyze follow-ups.
+    ml_workers = ml.workers if ml.enabled else 1
     ctx.runner = JobRunner(
         jobs,
         ctx,
-        {"media": settings.jobs.media_workers, "social": settings.jobs.social_workers, "index": 1},
+        {"media": settings.jobs.media_workers, "social": settings.jobs.social_workers, "index": 1, "ml": ml_workers},
         schedules={"trash.sweep": 3600.0, "feed.trim": 3600.0},
     )
     return ctx

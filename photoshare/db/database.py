@@ -31,8 +31,19 @@ apsw.bestpractice.apply(
 )
 
 
+_names: dict[tuple[tuple[str, str], ...], tuple[str, ...]] = {}
+
+
 def _row_factory(cursor: apsw.Cursor, row: tuple[Any, ...]) -> Row:
-    return {d[0]: v for d, v in zip(cursor.get_description(), row, strict=True)}
+    # Every row of a query has the same description: its column names are worked out once per distinct
+    # description (a few hundred statements at most) and each row is then a plain dict(zip(...)).
+    description = cursor.get_description()
+    names = _names.get(description)
+    if names is None:
+        if len(_names) > 4096:  # only if statements were generated without bound
+            _names.clear()
+        names = _names[description] = tuple(d[0] for d in description)
+    return dict(zip(names, row, strict=True))
 
 
 class Database:
@@ -62,6 +73,13 @@ class Database:
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
         return list(self.connection().execute(sql, params))
+
+    def tuples(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows as plain tuples, in SELECT order: for hot paths reading many rows of a few columns,
+        where building a dict per row would cost more than the query."""
+        cursor = self.connection().cursor()
+        cursor.row_trace = None  # this cursor only: the connection's dict rows stay as they are
+        return list(cursor.execute(sql, params))
 
     def one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Row | None:
         for row in self.connection().execute(sql, params):

@@ -317,6 +317,117 @@ def m004_feed_indexes(conn: apsw.Connection) -> None:
     )
 
 
+@migration
+def m005_covering_posts(conn: apsw.Connection) -> None:
+    conn.execute(
+        """
+        -- SQLite only treats a partial index as covering when it holds the columns of its own WHERE
+        -- clause too: with them, timeline rebuilds, backfills and celebrity pulls read the index
+        -- alone instead of one table row per post.
+        DROP INDEX photos_posts;
+        CREATE INDEX photos_posts ON photos(user_id, id, visibility, processing_status, deleted_at)
+            WHERE visibility IN ('followers', 'public') AND processing_status = 'ready' AND deleted_at IS NULL;
+        """
+    )
+
+
+@migration
+def m007_admin_imports(conn: apsw.Connection) -> None:
+    conn.execute(
+        """
+        -- Folders on the appliance's disk whose files are referenced in place, read-only
+        -- ("external libraries"); their originals have keys external/<library id>/<relative path>.
+        CREATE TABLE libraries (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            root TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (user_id, root)
+        ) STRICT;
+
+        -- What `photoshare import` did with each file, so a re-run skips unchanged files without
+        -- re-reading them and an interrupted import simply continues.
+        CREATE TABLE import_files (
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            sha256 TEXT,
+            photo_id TEXT,
+            outcome TEXT NOT NULL CHECK (outcome IN ('added', 'duplicate', 'failed')),
+            reason TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (user_id, path)
+        ) STRICT;
+        """
+    )
+
+
+@migration
+def m008_library_timeline(conn: apsw.Connection) -> None:
+    conn.execute(
+        """
+        -- The library shows photos by when they were taken (upload time until EXIF is read).
+        CREATE INDEX photos_taken_timeline ON photos(user_id, COALESCE(taken_at, uploaded_at), id)
+            WHERE deleted_at IS NULL;
+        """
+    )
+
+
+@migration
+def m006_ml(conn: apsw.Connection) -> None:
+    conn.execute(
+        """
+        -- One row per analysed photo: what the ML stage found or why it failed (the photo stays ready).
+        CREATE TABLE ml_results (
+            photo_id TEXT PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('done', 'failed')),
+            failure_reason TEXT,
+            stages TEXT NOT NULL DEFAULT '{}',
+            ocr_text TEXT NOT NULL DEFAULT '',
+            analyzed_at TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX ml_results_user ON ml_results(user_id);
+
+        -- Image embeddings, the source of truth of the vector indexes (hnswlib files are derived).
+        -- `id` is only the integer label inside a vector index; it never leaves the appliance.
+        CREATE TABLE photo_embeddings (
+            id INTEGER PRIMARY KEY,
+            photo_id TEXT NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
+            model TEXT NOT NULL,
+            vector BLOB NOT NULL,
+            UNIQUE (photo_id, model)
+        ) STRICT;
+        CREATE INDEX photo_embeddings_model ON photo_embeddings(model, id);
+
+        -- Face clusters of one user's library; a name makes the person searchable by its owner.
+        CREATE TABLE people (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            name TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX people_user ON people(user_id, name);
+
+        CREATE TABLE faces (
+            id TEXT PRIMARY KEY,
+            photo_id TEXT NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
+            person_id TEXT REFERENCES people(id) ON DELETE SET NULL,
+            box TEXT NOT NULL,
+            confidence REAL NOT NULL,
+            embedding BLOB NOT NULL,
+            created_at TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX faces_photo ON faces(photo_id);
+        CREATE INDEX faces_user_person ON faces(user_id, person_id);
+        """
+    )
+
+
 def pending(db: Database) -> list[str]:
     done = _applied(db)
     return [name for name, _ in MIGRATIONS if name not in done]

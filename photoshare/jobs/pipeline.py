@@ -11,5 +11,6 @@ from __future__ import annotations
 __all__ = ["FOLLOW_UPS"]
 
 FOLLOW_UPS: dict[str, list[str]] = {
-    "photo.process": ["feed.fanout"],
+    # ML runs in its own pool after the photo is ready: labels, embeddings, text and faces never delay it.
+    "photo.process": ["feed.fanout", "ml.analyze"],
 }

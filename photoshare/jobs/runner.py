@@ -19,6 +19,9 @@ __all__ = ["JobRunner"]
 
 log = logging.getLogger("photoshare.jobs")
 
+SHUTDOWN_GRACE_S = 30.0
+"""How long a stopping appliance lets running jobs finish before handing them back to the queue."""
+
 
 class JobRunner:
     def __init__(
@@ -50,18 +53,32 @@ class JobRunner:
             t.start()
             self._threads.append(t)
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Let running jobs finish (up to `timeout`), then hand unfinished ones back to the queue."""
+    def request_stop(self) -> None:
+        """Take no new jobs from now on (a shutdown began); running ones carry on. Signal-safe."""
         self._stop.set()
         self.queue.notify()
-        deadline = time.monotonic() + timeout
-        for t in self._threads:
-            t.join(max(0.0, deadline - time.monotonic()))
+
+    def stop(self, timeout: float = SHUTDOWN_GRACE_S) -> None:
+        """Let running jobs finish (up to `timeout`), then hand unfinished ones back to the queue."""
+        self.request_stop()
         with self._lock:
-            leftovers = list(self._running.values())
-        for job in leftovers:
-            self.queue.release(job.id)
-        self._threads.clear()
+            running = len(self._running)
+        if running:
+            log.info("stopping the job pool: waiting up to %.0f s for %d running job(s)", timeout, running)
+        deadline = time.monotonic() + timeout
+        try:
+            for t in self._threads:
+                t.join(max(0.0, deadline - time.monotonic()))
+        finally:
+            # Even when a second signal cuts the wait short: what still runs goes back to the queue
+            # without using up an attempt, so a restart picks it up at once.
+            with self._lock:
+                leftovers = list(self._running.values())
+            for job in leftovers:
+                self.queue.release(job.id)
+            if leftovers:
+                log.warning("released %d unfinished job(s) to the queue for the next start", len(leftovers))
+            self._threads.clear()
 
     def _scheduler(self) -> None:
         due = {name: time.monotonic() + 5.0 for name in self.schedules}

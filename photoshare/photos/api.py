@@ -151,11 +151,12 @@ class PhotoController(Controller):
         limit: FromQuery[int | None] = None,
         album_id: FromQuery[str | None] = None,
         tag: FromQuery[str | None] = None,
+        order: FromQuery[str] = "uploaded",
     ) -> dict[str, Any]:
         ctx = get_ctx(request)
         if album_id:
             return ctx.albums.photos_page(user, album_id, cursor=cursor, limit=limit)
-        return ctx.photos.list_own(user, cursor=cursor, limit=limit, tag=tag)
+        return ctx.photos.list_own(user, cursor=cursor, limit=limit, tag=tag, order=order)
 
     @get("/photos/{photo_id:str}", sync_to_thread=True)
     def get_photo(self, request: Request[Any, Any, Any], viewer: Viewer, photo_id: FromPath[str]) -> dict[str, Any]:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from photoshare.clock import now_iso
 from photoshare.db import Database
-from photoshare.pagination import Page, newest_first
+from photoshare.pagination import Page, decode_cursor, encode_cursor, newest_first, parse_limit
 
 __all__ = ["PhotoRepo"]
+
+# A timeline cursor is "<when>|<id>": the sort key of the last photo shown and its id as tie-break.
+_TIMELINE_CURSOR = re.compile(r"^[0-9T:.+\-Z ]{1,40}\|[0-9a-f]{32}$")
 
 _EXIF_COLUMNS = (
     "camera_make",
@@ -63,6 +67,32 @@ class PhotoRepo:
             )
             params.append(tag)
         return newest_first(self.db, sql, params, cursor=cursor, limit=limit, column="p.id")
+
+    def timeline_for_owner(self, user_id: str, *, cursor: str | None, limit: int | None) -> Page:
+        """The owner's photos, most recently taken first (upload time stands in until EXIF is read)."""
+        n = parse_limit(limit)
+        sql = (
+            "SELECT p.*, COALESCE(p.taken_at, p.uploaded_at) AS sort_at FROM photos p"
+            " WHERE p.user_id = ? AND p.deleted_at IS NULL"
+        )
+        params: list[Any] = [user_id]
+        after = decode_cursor(cursor, _TIMELINE_CURSOR)
+        if after:
+            when, photo_id = after.rsplit("|", 1)
+            sql += " AND (COALESCE(p.taken_at, p.uploaded_at), p.id) < (?, ?)"
+            params += [when, photo_id]
+        rows = self.db.query(f"{sql} ORDER BY sort_at DESC, p.id DESC LIMIT ?", (*params, n + 1))
+        last = rows[n - 1] if len(rows) > n else None
+        return Page(rows[:n], encode_cursor(f"{last['sort_at']}|{last['id']}") if last else None)
+
+    def usage_by_user(self) -> dict[str, dict[str, int]]:
+        """Photos and bytes (originals plus their variants) per user, trash included: it still takes space."""
+        rows = self.db.query(
+            "SELECT p.user_id, COUNT(*) AS photos, SUM(p.file_size_bytes)"
+            " + COALESCE(SUM((SELECT SUM(v.size_bytes) FROM photo_variants v WHERE v.photo_id = p.id)), 0) AS bytes"
+            " FROM photos p GROUP BY p.user_id"
+        )
+        return {r["user_id"]: {"photos": r["photos"], "bytes": r["bytes"] or 0} for r in rows}
 
     def count_for_owner(self, user_id: str, tag: str | None = None) -> int:
         sql = "SELECT COUNT(*) FROM photos p WHERE p.user_id = ? AND p.deleted_at IS NULL"
@@ -139,11 +169,18 @@ class PhotoRepo:
         )
 
     def exif(self, photo_id: str) -> dict[str, Any] | None:
-        row = self.db.one("SELECT * FROM photo_exif WHERE photo_id = ?", (photo_id,))
-        if row:
-            row.pop("photo_id")
+        return self.exifs([photo_id]).get(photo_id)
+
+    def exifs(self, photo_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """EXIF rows by photo id, in one query (photos without EXIF are left out)."""
+        if not photo_ids:
+            return {}
+        marks = ",".join("?" for _ in photo_ids)
+        out: dict[str, dict[str, Any]] = {}
+        for row in self.db.query(f"SELECT * FROM photo_exif WHERE photo_id IN ({marks})", photo_ids):
+            out[row.pop("photo_id")] = row
             row.pop("user_id")
-        return row
+        return out
 
     # -- tags --------------------------------------------------------------------------------
     def set_user_tags(self, photo_id: str, user_id: str, tags: list[str]) -> None:

@@ -120,10 +120,22 @@ class PhotoService:
         return self.to_api(viewer, [photo], grants={photo_id: grant}, link=link, full=True)[0]
 
     def list_own(
-        self, viewer: User, *, cursor: str | None, limit: int | None, tag: str | None = None
+        self,
+        viewer: User,
+        *,
+        cursor: str | None,
+        limit: int | None,
+        tag: str | None = None,
+        order: str = "uploaded",
     ) -> dict[str, Any]:
+        """The viewer's own photos: newest upload first, or (`order="taken"`) by when they were taken."""
         tag = normalise_tags([tag])[0] if tag else None
-        page = self.repo.list_for_owner(viewer.id, cursor=cursor, limit=limit, tag=tag)
+        if order == "taken" and not tag:
+            page = self.repo.timeline_for_owner(viewer.id, cursor=cursor, limit=limit)
+        elif order in ("uploaded", "taken"):
+            page = self.repo.list_for_owner(viewer.id, cursor=cursor, limit=limit, tag=tag)
+        else:
+            raise InvalidInput("order must be uploaded or taken")
         return {
             "photos": self.to_api(viewer, page.rows, grants=dict.fromkeys((r["id"] for r in page.rows), OWNER)),
             "next_cursor": page.next_cursor,
@@ -229,6 +241,12 @@ class PhotoService:
         self.jobs.enqueue("search.index_photo", {"photo_id": photo_id}, dedupe_key=f"index:{photo_id}")
         if self.media_cache is not None:
             self.media_cache.invalidate(photo_id)
+
+    def reindex(self, photo_ids: list[str]) -> None:
+        """Re-index photos whose audience changed through an album (membership, visibility, deletion);
+        joins the caller's transaction. Search confirms every hit with the access module meanwhile."""
+        if photo_ids:
+            self.jobs.enqueue("search.index_photos", {"photo_ids": list(dict.fromkeys(photo_ids))})
 
     # -- shaping -----------------------------------------------------------------------------
     def to_api(

@@ -1,9 +1,12 @@
 """Photo search: BM25 over titles, descriptions, tags, labels, cameras and places, with filters,
 facets and cursor pagination, narrowed to what the searcher may see.
 
-The index pre-filters by audience (own photos, public posts, followers posts of people followed,
-photos shared with the searcher); every hit is then confirmed by sharing/access.py, which stays the
-only place that decides.
+The index pre-filters by audience: each document carries one token per door through which it can be
+seen (see audience_tokens), so a searcher's filter is one small term set (public, their own, followers
+of the people they follow, the albums shared with them) plus the few photos shared with them directly.
+Album doors are baked into the documents of the album's photos, which are re-indexed when an album's
+membership or visibility changes. The index only pre-filters: every hit is confirmed by
+sharing/access.py, which stays the only place that decides, so a stale index never shows a photo.
 """
 
 from __future__ import annotations
@@ -15,21 +18,30 @@ from typing import Any
 
 import tantivy
 
+from photoshare.clock import now_iso
 from photoshare.db import Database
 from photoshare.errors import InvalidInput
+from photoshare.ml.repo import ocr_texts
 from photoshare.pagination import decode_cursor, encode_cursor, parse_limit
 from photoshare.photos.repo import PhotoRepo
 from photoshare.photos.service import PhotoService
-from photoshare.search.geocode import place_for
+from photoshare.search.geocode import Place, places_for
+from photoshare.search.hybrid import HybridSearch
 from photoshare.search.index import TEXT_FIELDS, TextIndex
 from photoshare.sharing.access import Access
 from photoshare.social.service import FollowService
 from photoshare.users.models import User
 
-__all__ = ["SearchService"]
+__all__ = ["FACETS", "SearchService", "audience_query", "audience_tokens"]
 
 _OFFSET = re.compile(r"^\d{1,6}$")
 _BOOSTS = {"title": 3.0, "tags": 2.5, "labels": 2.0, "place_text": 2.0, "camera_text": 1.5, "body": 1.0}
+FACETS = {
+    "years": {"terms": {"field": "year", "size": 50, "order": {"_key": "desc"}}},
+    "locations": {"terms": {"field": "place", "size": 20}},
+    "cameras": {"terms": {"field": "camera", "size": 20}},
+}
+"""The facet aggregations of every search (searcher.aggregate over the same query)."""
 
 
 class SearchService:
@@ -48,22 +60,66 @@ class SearchService:
         self.photo_repo = photo_repo
         self.photos = photos
         self.follows = follows
+        self.hybrid: HybridSearch | None = None
+        """Fuses keyword hits with other ranked lists (named people, text-to-image vectors); set by the context."""
 
     # -- indexing --------------------------------------------------------------------------------
     def document(self, photo: dict[str, Any]) -> dict[str, Any] | None:
         """The index document of a photo, or None when it should not be searchable at all."""
-        if photo["deleted_at"] or photo["processing_status"] != "ready":
-            return None
-        exif = self.photo_repo.exif(photo["id"]) or {}
-        tags = self.photo_repo.tags([photo["id"]])[photo["id"]]
+        return self.documents([photo])[0]
+
+    def documents(self, photos: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
+        """Index documents of many photos (None for those not searchable), with one query each for
+        EXIF, tags and albums and one geocoder lookup for the whole batch."""
+        live = [p["id"] for p in photos if not p["deleted_at"] and p["processing_status"] == "ready"]
+        exifs = self.photo_repo.exifs(live)
+        all_tags = self.photo_repo.tags(live)
+        albums = self._albums_of(live)
+        points = [(e.get("gps_lat"), e.get("gps_lng")) for e in (exifs.get(i, {}) for i in live)]
+        places = dict(zip(live, places_for(points), strict=True))
+        ocr = ocr_texts(self.db, live)
+        docs = [
+            self._document(p, exifs.get(p["id"]) or {}, all_tags[p["id"]], albums.get(p["id"], []), places[p["id"]])
+            if p["id"] in places
+            else None
+            for p in photos
+        ]
+        # Text the ML stage read in the image is searchable like the description.
+        for doc, text in ((d, ocr.get(d["photo_id"])) for d in docs if d is not None):
+            if text:
+                doc["body"] = f"{doc['body']} {text}".strip()
+        return docs
+
+    def _albums_of(self, photo_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        if not photo_ids:
+            return out
+        marks = ",".join("?" for _ in photo_ids)
+        for row in self.db.query(
+            "SELECT ap.photo_id, a.id, a.user_id, a.visibility FROM album_photos ap JOIN albums a ON a.id = ap.album_id"
+            f" WHERE ap.photo_id IN ({marks}) ORDER BY a.id",
+            photo_ids,
+        ):
+            out.setdefault(row["photo_id"], []).append(row)
+        return out
+
+    def _document(
+        self,
+        photo: dict[str, Any],
+        exif: dict[str, Any],
+        tags: dict[str, list[dict[str, Any]]],
+        albums: list[dict[str, Any]],
+        place: Place | None,
+    ) -> dict[str, Any]:
         camera = " ".join(p for p in (exif.get("camera_make"), exif.get("camera_model")) if p).strip()
-        if exif.get("camera_make") and exif.get("camera_model", "").startswith(exif["camera_make"]):
+        if exif.get("camera_make") and (exif.get("camera_model") or "").startswith(exif["camera_make"]):
             camera = exif["camera_model"]  # "Canon" + "Canon EOS 40D" reads as "Canon EOS 40D"
-        place = place_for(exif.get("gps_lat"), exif.get("gps_lng"))
-        if self.access.owner_private(photo["user_id"]):
-            audience = "followers" if photo["visibility"] in ("public", "followers") else "owner"
-        else:
-            audience = {"public": "public", "followers": "followers"}.get(photo["visibility"], "owner")
+        audience = audience_tokens(
+            photo["user_id"],
+            photo["visibility"],
+            self.access.owner_private(photo["user_id"]),
+            [(a["id"], a["user_id"], a["visibility"], self.access.owner_private(a["user_id"])) for a in albums],
+        )
         taken = _timestamp(photo["taken_at"] or photo["uploaded_at"])
         return {
             "photo_id": photo["id"],
@@ -85,12 +141,18 @@ class SearchService:
         }
 
     def index_photo(self, photo_id: str) -> None:
-        photo = self.photo_repo.get(photo_id)
-        doc = None if photo is None else self.document(photo)
-        if doc is None:
-            self.index.delete([photo_id])
-        else:
-            self.index.upsert([doc])
+        self.index_photos([photo_id])
+
+    def index_photos(self, photo_ids: list[str], batch: int = 500) -> None:
+        """Re-index photos (dropping those gone or not searchable), with one commit."""
+        for start in range(0, len(photo_ids), batch):
+            ids = photo_ids[start : start + batch]
+            rows = self.photo_repo.get_many(ids)
+            docs = [d for d in self.documents(rows) if d is not None]
+            indexed = {d["photo_id"] for d in docs}
+            self.index.delete([i for i in ids if i not in indexed], commit=False)
+            self.index.upsert(docs, commit=False)
+        self.index.commit()
 
     def rebuild(self, batch: int = 2000) -> int:
         """Re-create the whole index from SQLite; returns how many photos are searchable."""
@@ -101,58 +163,36 @@ class SearchService:
             rows = self.db.query("SELECT * FROM photos WHERE id > ? ORDER BY id LIMIT ?", (last, batch))
             if not rows:
                 break
-            docs = [d for d in (self.document(r) for r in rows) if d is not None]
-            self.index.upsert(docs, commit=False)
+            docs = [d for d in self.documents(rows) if d is not None]
+            self.index.upsert(docs, commit=False, replace=False)  # the index was just cleared
             n += len(docs)
             last = rows[-1]["id"]
         self.index.commit()
-        self.index.needs_rebuild = False
+        self.index.mark_current()
         return n
 
     # -- searching -------------------------------------------------------------------------------
     def _scope(self, viewer: User | None) -> tantivy.Query:
-        schema = self.index.schema
-        Q = tantivy.Query
-        doors = [(tantivy.Occur.Should, Q.term_query(schema, "audience", "public"))]
-        if viewer is not None:
-            doors.append((tantivy.Occur.Should, Q.term_query(schema, "owner_id", viewer.id)))
-            followees = sorted(self.follows.followees(viewer.id))
-            if followees:
-                doors.append(
-                    (
-                        tantivy.Occur.Should,
-                        Q.boolean_query(
-                            [
-                                (tantivy.Occur.Must, Q.term_set_query(schema, "owner_id", followees)),
-                                (tantivy.Occur.Must, Q.term_query(schema, "audience", "followers")),
-                            ]
-                        ),
-                    )
-                )
-        shared = self._shared_ids(viewer)
-        if shared:
-            doors.append((tantivy.Occur.Should, Q.term_set_query(schema, "photo_id", shared)))
-        return Q.boolean_query(doors)
+        tokens, photo_ids = self.viewer_audience(viewer)
+        return audience_query(self.index.schema, tokens, photo_ids)
 
-    def _shared_ids(self, viewer: User | None) -> list[str]:
-        """Photos reachable through shares to the viewer or albums with an audience."""
-        params: list[Any] = []
-        sql = (
-            "SELECT ap.photo_id FROM album_photos ap JOIN albums a ON a.id = ap.album_id"
-            " JOIN users u ON u.id = a.user_id WHERE (a.visibility = 'public' AND u.private = 0)"
-        )
-        if viewer is not None:
-            sql += (
-                " OR (a.visibility IN ('public', 'followers') AND a.user_id IN (SELECT followee_id FROM follows"
-                " WHERE follower_id = ? AND status = 'accepted'))"
-                " UNION SELECT ap.photo_id FROM album_photos ap JOIN shares s ON s.target_type = 'album'"
-                " AND s.target_id = ap.album_id JOIN share_recipients r ON r.share_id = s.id"
-                " WHERE r.user_id = ? AND s.revoked_at IS NULL"
-                " UNION SELECT s.target_id FROM shares s JOIN share_recipients r ON r.share_id = s.id"
-                " WHERE s.target_type = 'photo' AND r.user_id = ? AND s.revoked_at IS NULL"
-            )
-            params = [viewer.id, viewer.id, viewer.id]
-        return [r["photo_id"] for r in self.db.query(sql, params)]
+    def viewer_audience(self, viewer: User | None) -> tuple[list[str], list[str]]:
+        """The audience tokens a viewer may see through, and the photos shared with them one by one."""
+        if viewer is None:
+            return ["public"], []
+        tokens = ["public", f"u:{viewer.id}", *(f"followers:{f}" for f in sorted(self.follows.followees(viewer.id)))]
+        photo_ids = []
+        for row in self.db.query(
+            "SELECT s.target_type, s.target_id FROM share_recipients r JOIN shares s ON s.id = r.share_id"
+            " WHERE r.user_id = ? AND s.type = 'users' AND s.revoked_at IS NULL"
+            " AND (s.expires_at IS NULL OR s.expires_at > ?)",
+            (viewer.id, now_iso()),
+        ):
+            if row["target_type"] == "album":
+                tokens.append(f"album:{row['target_id']}")
+            else:
+                photo_ids.append(row["target_id"])
+        return tokens, photo_ids
 
     def search(self, viewer: User | None, params: dict[str, Any]) -> dict[str, Any]:
         n = parse_limit(params.get("limit"))
@@ -171,7 +211,8 @@ class SearchService:
                 fuzzy_fields={f: (True, 1, True) for f in ("title", "tags", "labels", "place_text")},
                 conjunction_by_default=True,
             )
-            must.append((tantivy.Occur.Must, query))
+            text_clause = (tantivy.Occur.Must, query)
+            must.append(text_clause)
         lower = _date_bound(params.get("date_from"), "date_from", end=False)
         upper = _date_bound(params.get("date_to"), "date_to", end=True)
         if lower is not None or upper is not None:
@@ -188,10 +229,15 @@ class SearchService:
                 )
             )
         if params.get("camera"):
-            camera_q, _ = self.index.index.parse_query_lenient(str(params["camera"]), ["camera_text"])
+            # Every word must match: "NIKON D70" must not also find every other Nikon.
+            camera_q, _ = self.index.index.parse_query_lenient(
+                str(params["camera"]), ["camera_text"], conjunction_by_default=True
+            )
             must.append((tantivy.Occur.Must, camera_q))
         if params.get("location"):
-            place_q, _ = self.index.index.parse_query_lenient(str(params["location"]), ["place_text"])
+            place_q, _ = self.index.index.parse_query_lenient(
+                str(params["location"]), ["place_text"], conjunction_by_default=True
+            )
             must.append((tantivy.Occur.Must, place_q))
         near = _parse_near(params.get("near"))
         if near is not None:
@@ -213,31 +259,62 @@ class SearchService:
             else searcher.search(query, fetch, count=True, order_by_field="taken", order=tantivy.Order.Desc)
         )
         ids = [searcher.doc(addr)["photo_id"][0] for _score, addr in result.hits]
+        extra_hits = 0
+        if text and self.hybrid is not None:
+            filters = [c for c in must if c is not text_clause]
+            ids, extra_hits = self.hybrid.merge(viewer, text, ids, searcher, schema, filters)
         page_ids = ids[offset : offset + n]
         rows = self.photo_repo.get_many(page_ids)
         if near is not None:
-            rows = [r for r in rows if _within(self.photo_repo.exif(r["id"]) or {}, near)]
+            exifs = self.photo_repo.exifs([r["id"] for r in rows])
+            rows = [r for r in rows if _within(exifs.get(r["id"], {}), near)]
         # The index only pre-filters; the access module decides, once per hit, and its grant is reused
         # for shaping (no second round of access queries).
         grants = {r["id"]: g for r in rows if (g := self.access.photo_grant(viewer, r)) is not None}
         visible = [r for r in rows if r["id"] in grants]
-        facets = searcher.aggregate(
-            query,
-            {
-                "years": {"terms": {"field": "year", "size": 50, "order": {"_key": "desc"}}},
-                "locations": {"terms": {"field": "place", "size": 20}},
-                "cameras": {"terms": {"field": "camera", "size": 20}},
-            },
-        )
+        facets = searcher.aggregate(query, FACETS)
         return {
             "results": self.photos.to_api(viewer, visible, grants=grants),
-            "total": result.count,
+            "total": result.count + extra_hits,
             "facets": {
                 name: [{"value": b["key"], "count": b["doc_count"]} for b in facets[name]["buckets"]]
                 for name in ("years", "locations", "cameras")
             },
             "next_cursor": encode_cursor(str(offset + n)) if len(ids) > offset + n else None,
         }
+
+
+def _door(owner_id: str, visibility: str, owner_private: bool) -> str | None:
+    """The token of one photo's or album's own audience, as Access._audience grants it: the public (for
+    public items of public accounts), else the owner's accepted followers (for followers items and the
+    public ones of private accounts), else nobody beyond the owner."""
+    if visibility == "public" and not owner_private:
+        return "public"
+    if visibility in ("public", "followers"):
+        return f"followers:{owner_id}"
+    return None
+
+
+def audience_tokens(
+    owner_id: str, visibility: str, owner_private: bool, albums: list[tuple[str, str, str, bool]]
+) -> list[str]:
+    """Every door a photo can be seen through: its owner, its own audience, and for each album holding it
+    (id, owner, visibility, owner private) the album's audience and the recipients of the album's shares."""
+    doors = [f"u:{owner_id}", _door(owner_id, visibility, owner_private)]
+    for album_id, album_owner, album_visibility, album_owner_private in albums:
+        doors += [_door(album_owner, album_visibility, album_owner_private), f"album:{album_id}"]
+    return list(dict.fromkeys(d for d in doors if d))
+
+
+def audience_query(schema: tantivy.Schema, tokens: list[str], photo_ids: list[str]) -> tantivy.Query:
+    """Documents carrying any of the viewer's audience tokens, or among the photos shared with them."""
+    Q = tantivy.Query
+    tokens_q = Q.term_set_query(schema, "audience", tokens)
+    if not photo_ids:
+        return tokens_q
+    return Q.boolean_query(
+        [(tantivy.Occur.Should, tokens_q), (tantivy.Occur.Should, Q.term_set_query(schema, "photo_id", photo_ids))]
+    )
 
 
 def _timestamp(value: str | None) -> float | None:

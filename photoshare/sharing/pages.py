@@ -1,5 +1,5 @@
-"""HTML pages for shared things: `/s/{token}` (a share link, with its password prompt), and the pages
-that user and public shares point at: `/albums/{id}` and `/photos/{id}`."""
+"""The page of a share link, `/s/{token}`, with its password prompt. User and public shares point at the
+ordinary `/albums/{id}` and `/photos/{id}` pages, which ask the access module like every other page."""
 
 from __future__ import annotations
 
@@ -82,47 +82,3 @@ class SharePageController(Controller):
             secure=cookie.secure,
         )
         return Redirect(f"/s/{token}", cookies=[cookie, api_cookie])
-
-    @get("/albums/{album_id:str}", sync_to_thread=True)
-    def album_page(
-        self, request: Request[Any, Any, Any], viewer: Viewer, album_id: FromPath[str]
-    ) -> Template | Redirect:
-        ctx = get_ctx(request)
-        try:
-            album = ctx.albums.get(viewer, album_id)
-        except NotFound:
-            if viewer is None:
-                return Redirect(f"/login?next=/albums/{album_id}")
-            raise
-        page = ctx.albums.photos_page(viewer, album_id, cursor=None, limit=200)
-        return Template(
-            "share.html",
-            context={
-                "user": viewer,
-                "title": album["title"],
-                "album": album,
-                "description": album["description"],
-                "photos": page["photos"],
-            },
-        )
-
-    @get("/photos/{photo_id:str}", sync_to_thread=True)
-    def photo_page(
-        self, request: Request[Any, Any, Any], viewer: Viewer, photo_id: FromPath[str]
-    ) -> Template | Redirect:
-        ctx = get_ctx(request)
-        try:
-            photo = ctx.photos.get(viewer, photo_id)
-        except NotFound:
-            if viewer is None:
-                return Redirect(f"/login?next=/photos/{photo_id}")
-            raise
-        return Template(
-            "share.html",
-            context={
-                "user": viewer,
-                "title": photo["title"] or "Photo",
-                "description": photo["description"],
-                "photos": [photo],
-            },
-        )

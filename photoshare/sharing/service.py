@@ -61,6 +61,8 @@ class ShareService:
         )
         if target_type == "photo":
             self.photos.invalidate(target_id)
+        else:
+            self.photos.reindex(self.album_repo.photo_ids(target_id))  # the album's audience is in their documents
 
     def _page_url(self, target_type: str, target_id: str) -> str:
         return f"{self.base_url}/{'photos' if target_type == 'photo' else 'albums'}/{target_id}"
@@ -172,12 +174,25 @@ class ShareService:
             cursor=cursor,
             limit=limit,
         )
+        return {"items": self._shape(page.rows), "next_cursor": page.next_cursor}
+
+    def for_target(self, viewer: User, target_type: str, target_id: str) -> list[dict[str, Any]]:
+        """The viewer's active shares of one photo or album, newest first (the share dialog lists them)."""
+        rows = self.db.query(
+            "SELECT * FROM shares WHERE user_id = ? AND target_type = ? AND target_id = ? AND revoked_at IS NULL"
+            " ORDER BY id DESC",
+            (viewer.id, target_type, target_id),
+        )
+        return self._shape(rows)
+
+    def _shape(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         items = []
-        for r in page.rows:
-            recipients = [
-                x["user_id"]
-                for x in self.db.query("SELECT user_id FROM share_recipients WHERE share_id = ?", (r["id"],))
-            ]
+        for r in rows:
+            recipients = self.db.query(
+                "SELECT r.user_id, u.username FROM share_recipients r JOIN users u ON u.id = r.user_id"
+                " WHERE r.share_id = ? ORDER BY u.username",
+                (r["id"],),
+            )
             items.append(
                 {
                     "share_id": r["id"],
@@ -192,11 +207,12 @@ class ShareService:
                     "expires_at": r["expires_at"],
                     "max_views": r["max_views"],
                     "view_count": r["view_count"],
-                    "user_ids": recipients,
+                    "user_ids": [x["user_id"] for x in recipients],
+                    "usernames": [x["username"] for x in recipients],
                     "created_at": r["created_at"],
                 }
             )
-        return {"items": items, "next_cursor": page.next_cursor}
+        return items
 
     def shared_with_me(self, viewer: User, *, cursor: str | None, limit: int | None) -> dict[str, Any]:
         sql = (

@@ -32,13 +32,16 @@ _CELEBRITIES_TTL_S = 60.0
 REBUILD_SQL = (
     "INSERT OR IGNORE INTO timelines (user_id, photo_id, author_id)"
     " SELECT ?1, id, user_id FROM ("
-    "  SELECT id, user_id, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY id DESC) AS rn FROM photos"
+    "  SELECT id, user_id, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY id DESC) AS rn"
+    "  FROM photos INDEXED BY photos_posts"
     "  WHERE user_id IN (SELECT ?1 UNION ALL SELECT f.followee_id FROM follows f JOIN users a ON a.id = f.followee_id"
     "                    WHERE f.follower_id = ?1 AND f.status = 'accepted' AND a.followers_count <= ?2)"
     f"   AND {POST_WHERE}"
     " ) WHERE rn <= ?3 ORDER BY id DESC LIMIT ?4"
 )
-"""A whole timeline in one statement: ?1 reader, ?2 celebrity threshold, ?3 posts per author, ?4 length."""
+"""A whole timeline in one statement: ?1 reader, ?2 celebrity threshold, ?3 posts per author, ?4 length.
+Posts are read from the covering partial index photos_posts alone (left to itself, the planner picks
+photos_user_timeline and reads one table row per post)."""
 
 
 class FeedService:
@@ -82,7 +85,8 @@ class FeedService:
             return 0  # pulled at read time
         return self.db.execute(
             "INSERT OR IGNORE INTO timelines (user_id, photo_id, author_id)"
-            f" SELECT ?, id, user_id FROM photos WHERE user_id = ? AND {POST_WHERE} ORDER BY id DESC LIMIT ?",
+            f" SELECT ?, id, user_id FROM photos INDEXED BY photos_posts WHERE user_id = ? AND {POST_WHERE}"
+            " ORDER BY id DESC LIMIT ?",
             (follower_id, followee_id, self.settings.backfill_posts),
         )
 
@@ -138,9 +142,10 @@ class FeedService:
         if row is None or now - row["last_seen_at"] < _SEEN_EVERY_S:
             return
         away = now - row["last_seen_at"] > self.settings.inactive_days * 86400
-        self.db.execute("UPDATE users SET last_seen_at = ? WHERE id = ?", (now, viewer.id))
-        if away or not row["timeline_built_at"]:
-            self.rebuild(viewer.id)
+        with self.db.transaction():  # one commit for both writes
+            self.db.execute("UPDATE users SET last_seen_at = ? WHERE id = ?", (now, viewer.id))
+            if away or not row["timeline_built_at"]:
+                self.rebuild(viewer.id)
 
     def home(self, viewer: User, *, cursor: str | None, limit: int | None) -> dict[str, Any]:
         """One page of the home feed: the materialised timeline merged with celebrities' posts."""
@@ -201,22 +206,20 @@ class FeedService:
             and self.access.post_visible(viewer_id, photo, followees)
         )
 
-    def _timeline_entries(self, user_id: str, before: str | None, limit: int) -> list[tuple[str, str]]:
-        rows = self.db.query(
+    def _timeline_entries(self, user_id: str, before: str | None, limit: int) -> list[tuple[Any, ...]]:
+        return self.db.tuples(
             f"SELECT photo_id, author_id FROM timelines WHERE user_id = ? {'AND photo_id < ?' if before else ''}"
             " ORDER BY photo_id DESC LIMIT ?",
             (user_id, *([before] if before else []), limit),
         )
-        return [(r["photo_id"], r["author_id"]) for r in rows]
 
-    def _posts_of(self, authors: list[str], before: str | None, limit: int) -> list[tuple[str, str]]:
+    def _posts_of(self, authors: list[str], before: str | None, limit: int) -> list[tuple[Any, ...]]:
         marks = ",".join("?" for _ in authors)
-        rows = self.db.query(
+        return self.db.tuples(
             f"SELECT id, user_id FROM photos INDEXED BY photos_posts WHERE user_id IN ({marks}) AND {POST_WHERE}"
             f" {'AND id < ?' if before else ''} ORDER BY id DESC LIMIT ?",
             (*authors, *([before] if before else []), limit),
         )
-        return [(r["id"], r["user_id"]) for r in rows]
 
     def spread(self, author_id: str) -> int:
         """An account fell back below the celebrity threshold: its recent posts, never fanned out,
@@ -225,7 +228,8 @@ class FeedService:
         return self.db.execute(
             "INSERT OR IGNORE INTO timelines (user_id, photo_id, author_id)"
             " SELECT f.follower_id, p.id, p.user_id FROM follows f JOIN users u ON u.id = f.follower_id"
-            f" JOIN (SELECT id, user_id FROM photos WHERE user_id = ? AND {POST_WHERE} ORDER BY id DESC LIMIT ?) p"
+            " JOIN (SELECT id, user_id FROM photos INDEXED BY photos_posts"
+            f" WHERE user_id = ? AND {POST_WHERE} ORDER BY id DESC LIMIT ?) p"
             " WHERE f.followee_id = ? AND f.status = 'accepted' AND u.last_seen_at >= ?",
             (author_id, self.settings.backfill_posts, author_id, active_since),
         )

@@ -125,10 +125,11 @@ class FollowService:
         return {"user_id": follower_id, "status": "accepted" if approve else None}
 
     def followees(self, user_id: str) -> set[str]:
-        rows = self.db.query(
+        # Read on every feed page and search (a few hundred rows): tuples, not a dict per row.
+        rows = self.db.tuples(
             "SELECT followee_id FROM follows WHERE follower_id = ? AND status = 'accepted'", (user_id,)
         )
-        return {r["followee_id"] for r in rows}
+        return {r[0] for r in rows}
 
     def connections(
         self, viewer: User | None, user_id: str, *, followers: bool, cursor: str | None, limit: int | None

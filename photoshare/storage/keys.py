@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["is_upload_key", "original_key", "upload_key", "variant_key"]
+__all__ = [
+    "EXTERNAL_PREFIX",
+    "external_key",
+    "is_upload_key",
+    "original_key",
+    "split_external_key",
+    "upload_key",
+    "variant_key",
+]
 
 _EXT = {
     "image/jpeg": ".jpg",
@@ -25,6 +33,8 @@ _EXT = {
 }
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _UPLOAD = re.compile(r"^uploads/[0-9a-f]{32}$")
+_LIBRARY = re.compile(r"^[0-9a-f]{32}$")
+EXTERNAL_PREFIX = "external/"
 
 
 def upload_key(upload_id: str) -> str:
@@ -46,3 +56,29 @@ def variant_key(sha256: str, recipe: str, name: str, fmt: str) -> str:
     if not _HEX64.match(sha256):
         raise ValueError("sha256 must be 64 lowercase hex digits")
     return f"variants/{sha256[:2]}/{sha256}/{recipe}/{name}.{fmt}"
+
+
+def external_key(library_id: str, relative_path: str) -> str:
+    """An original left in place in an external library folder: the library plus the file's path in it.
+
+    Such keys are resolved by storage.external.ExternalFiles, never by a back end, so the file is
+    only ever read.
+    """
+    if not _LIBRARY.match(library_id):
+        raise ValueError("library id must be 32 lowercase hex digits")
+    parts = relative_path.split("/")
+    if relative_path.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"invalid path in library: {relative_path!r}")
+    return f"{EXTERNAL_PREFIX}{library_id}/{relative_path}"
+
+
+def split_external_key(key: str) -> tuple[str, str] | None:
+    """(library id, relative path) of an external key, or None for any other key."""
+    if not key.startswith(EXTERNAL_PREFIX):
+        return None
+    library_id, _, rel = key[len(EXTERNAL_PREFIX) :].partition("/")
+    try:
+        external_key(library_id, rel)
+    except ValueError:
+        return None
+    return library_id, rel

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from photoshare.storage.base import BlobNotFound, BlobStore
 
-__all__ = ["MigrationReport", "migrate_blobs"]
+__all__ = ["MigrationReport", "copy_blob", "migrate_blobs"]
 
 
 @dataclass
@@ -42,7 +42,7 @@ def migrate_blobs(
                 report.skipped += 1
                 continue
             if not dry_run:
-                _copy(source, target, key)
+                copy_blob(source, target, key)
             report.copied += 1
             report.bytes_copied += size
         except (BlobNotFound, OSError) as exc:
@@ -54,7 +54,8 @@ def migrate_blobs(
     return report
 
 
-def _copy(source: BlobStore, target: BlobStore, key: str) -> None:
+def copy_blob(source: BlobStore, target: BlobStore, key: str) -> None:
+    """Copy one blob between back ends (straight from its file when the source keeps one)."""
     local = source.local_path(key)
     if local is not None:
         target.put_file(key, local, "")

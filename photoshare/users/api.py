@@ -8,11 +8,11 @@ from collections import deque
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 
-from photoshare.errors import PhotoshareError, RateLimited
+from photoshare.errors import PermissionDenied, PhotoshareError, RateLimited
 from photoshare.http.auth import SESSION_COOKIE, CurrentUser, csrf_token, get_ctx
 from photoshare.users.models import User
 
@@ -26,6 +26,11 @@ class LoginBody(msgspec.Struct):
 
 class TokenBody(msgspec.Struct):
     name: str = "token"
+
+
+class PasswordBody(msgspec.Struct):
+    current_password: str
+    new_password: str
 
 
 class LoginLimiter:
@@ -114,3 +119,27 @@ class AuthController(Controller):
     @get("/tokens", sync_to_thread=True)
     def list_tokens(self, request: Request[Any, Any, Any], user: CurrentUser) -> dict[str, Any]:
         return {"items": get_ctx(request).users.repo.tokens(user.id), "next_cursor": None}
+
+    @delete("/tokens/{token_id:str}", sync_to_thread=True, status_code=200)
+    def revoke_token(
+        self, request: Request[Any, Any, Any], user: CurrentUser, token_id: FromPath[str]
+    ) -> dict[str, Any]:
+        get_ctx(request).users.revoke_api_token(user, token_id)
+        return {"token_id": token_id, "revoked": True}
+
+    @post("/users/me/password", sync_to_thread=True, status_code=200)
+    def change_password(
+        self, request: Request[Any, Any, Any], user: CurrentUser, data: JSONBody[PasswordBody]
+    ) -> dict[str, Any]:
+        """Change your own password; your other sessions are signed out, this one stays."""
+        limiter: LoginLimiter = request.app.state.login_limiter
+        key = f"user:{user.username}"
+        limiter.check(key)
+        try:
+            get_ctx(request).users.change_password(
+                user, data.current_password, data.new_password, keep_session=request.cookies.get(SESSION_COOKIE)
+            )
+        except PermissionDenied:  # only wrong guesses count towards the limit, not a too-short new password
+            limiter.failed(key)
+            raise
+        return {"ok": True}

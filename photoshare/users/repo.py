@@ -66,10 +66,20 @@ class UserRepo:
     def delete_token(self, token_hash: str) -> None:
         self.db.execute("DELETE FROM auth_tokens WHERE token_hash = ?", (token_hash,))
 
-    def delete_tokens(self, user_id: str, kind: str | None = None) -> int:
+    def delete_tokens(self, user_id: str, kind: str | None = None, *, except_hash: str | None = None) -> int:
+        sql, params = "DELETE FROM auth_tokens WHERE user_id = ?", [user_id]
         if kind:
-            return self.db.execute("DELETE FROM auth_tokens WHERE user_id = ? AND kind = ?", (user_id, kind))
-        return self.db.execute("DELETE FROM auth_tokens WHERE user_id = ?", (user_id,))
+            sql += " AND kind = ?"
+            params.append(kind)
+        if except_hash:
+            sql += " AND token_hash != ?"
+            params.append(except_hash)
+        return self.db.execute(sql, params)
+
+    def delete_api_token(self, user_id: str, token_id: str) -> int:
+        return self.db.execute(
+            "DELETE FROM auth_tokens WHERE id = ? AND user_id = ? AND kind = 'api'", (token_id, user_id)
+        )
 
     def tokens(self, user_id: str) -> list[dict[str, Any]]:
         return self.db.query(

@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from photoshare.clock import parse_iso, to_iso
-from photoshare.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from photoshare.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from photoshare.users.models import User
 from photoshare.users.repo import UserRepo
 
@@ -91,6 +91,22 @@ class UserService:
         user = self.by_username(username)
         self.repo.update(user.id, password_hash=self._hasher.hash(password))
         self.repo.delete_tokens(user.id, "session")
+
+    def change_password(self, user: User, current: str, new: str, *, keep_session: str | None = None) -> None:
+        """A user's own change: the current password proves who is at the keyboard, and every other
+        session ends (a stolen cookie dies with the old password) while this one stays signed in."""
+        try:
+            self.authenticate(user.username, current)
+        except NotAuthenticated:
+            raise PermissionDenied("the current password is wrong", code="bad_password") from None
+        self._check_password(new)
+        self.repo.update(user.id, password_hash=self._hasher.hash(new))
+        keep = hash_token(keep_session) if keep_session else None
+        self.repo.delete_tokens(user.id, "session", except_hash=keep)
+
+    def revoke_api_token(self, user: User, token_id: str) -> None:
+        if not self.repo.delete_api_token(user.id, token_id):
+            raise NotFound("no such token")
 
     def authenticate(self, username: str, password: str) -> User:
         row = self.repo.by_username(username.strip().lower())

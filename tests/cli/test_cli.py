@@ -19,7 +19,7 @@ from photoshare.context import AppContext, build_context
 from photoshare.errors import NotAuthenticated
 from photoshare.jobs import job
 from photoshare.settings import load_settings
-from tests.conftest import _cli_env, free_port
+from tests.conftest import NO_ML, _cli_env, free_port
 
 ADMIN_PW = "root-password"
 
@@ -46,7 +46,7 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def open_ctx(data_dir: Path) -> AppContext:
-    return build_context(load_settings(None, {}, data_dir=str(data_dir)))
+    return build_context(load_settings(None, NO_ML, data_dir=str(data_dir)))
 
 
 def can_login(data_dir: Path, username: str, password: str) -> bool:

@@ -11,13 +11,13 @@ from typing import Any
 from photoshare.context import build_context
 from photoshare.photos.service import PhotoMeta
 from photoshare.settings import load_settings
-from tests.conftest import make_jpeg
+from tests.conftest import NO_ML, make_jpeg
 
 
 def test_migrate_library_to_s3_then_serve_from_it(tmp_path: Path, s3_server: Any) -> None:
     data_dir = tmp_path / "data"
     bucket = f"mig-{os.urandom(4).hex()}"
-    local = load_settings(None, {}, data_dir=str(data_dir))
+    local = load_settings(None, NO_ML, data_dir=str(data_dir))
     ctx = build_context(local, create=True)
     user = ctx.users.create("mia", "mia-password")
     ids = []
@@ -46,7 +46,7 @@ def test_migrate_library_to_s3_then_serve_from_it(tmp_path: Path, s3_server: Any
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and "copied 0 blobs" in again.stdout and "21 already there" in again.stdout
 
-    s3_settings = load_settings(None, {}, data_dir=str(data_dir), storage=s3_server.settings(bucket))
+    s3_settings = load_settings(None, NO_ML, data_dir=str(data_dir), storage=s3_server.settings(bucket))
     ctx = build_context(s3_settings)
     try:
         assert ctx.store.name == "s3"

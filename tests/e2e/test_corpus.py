@@ -18,7 +18,7 @@ from photoshare.context import AppContext, build_context
 from photoshare.imaging.exif import read_exif
 from photoshare.photos.service import PhotoMeta
 from photoshare.settings import load_settings
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, NO_ML
 
 try:
     from tests.test_exif import KNOWN_EXCEPTIONS
@@ -44,7 +44,10 @@ _TYPES = {
 def ingested(tmp_path_factory: pytest.TempPathFactory, oracle: dict[str, Any]) -> Iterator[tuple[AppContext, dict]]:
     """Upload the whole corpus as one user, then run the job pool until it is idle."""
     settings = load_settings(
-        None, {}, data_dir=str(tmp_path_factory.mktemp("corpus") / "data"), jobs={"backoff_s": 0.0, "max_attempts": 2}
+        None,
+        NO_ML,
+        data_dir=str(tmp_path_factory.mktemp("corpus") / "data"),
+        jobs={"backoff_s": 0.0, "max_attempts": 2},
     )
     ctx = build_context(settings, create=True)
     user = ctx.users.create("family", "family-password")

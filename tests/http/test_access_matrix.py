@@ -24,7 +24,7 @@ import pytest
 
 from photoshare.clock import to_iso
 from photoshare.pagination import encode_cursor
-from tests.conftest import bearer, make_jpeg
+from tests.conftest import NO_ML, bearer, make_jpeg
 from tests.conftest import drain as _process
 from tests.conftest import local_path as _path
 
@@ -320,7 +320,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
     settings = load_settings(
         None,
-        {},
+        NO_ML,
         data_dir=str(tmp_path_factory.mktemp("matrix") / "data"),
         jobs={"backoff_s": 0.01, "media_workers": 1, "poll_s": 0.05},
     )

@@ -209,7 +209,7 @@ def test_form_login_sets_cookie_redirects_and_shows_library(client: Any, ctx: An
     page = client.get("/", follow_redirects=False)
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    assert 'id="grid"' in page.text
+    assert "data-grid" in page.text
     assert f'data-photo-id="{photo_id}"' in page.text
     # The page hands the UI the CSRF token that matches its session cookie.
     token = client.cookies.get(SESSION_COOKIE)

@@ -13,7 +13,7 @@ import pyvips
 
 from photoshare.context import build_context
 from photoshare.settings import load_settings
-from tests.conftest import bearer, make_jpeg
+from tests.conftest import NO_ML, bearer, make_jpeg
 from tests.conftest import drain as _process
 from tests.conftest import local_path as _path
 
@@ -299,7 +299,7 @@ def streaming(tmp_path: Path) -> Iterator[tuple[Any, Any, dict[str, str]]]:
     from photoshare.app import create_asgi
 
     settings = load_settings(
-        None, {}, data_dir=str(tmp_path / "stream"), delivery={"cache_mb": 0}, jobs={"media_workers": 1}
+        None, NO_ML, data_dir=str(tmp_path / "stream"), delivery={"cache_mb": 0}, jobs={"media_workers": 1}
     )
     context = build_context(settings, create=True)
     user = context.users.create("carol", "carol-password")

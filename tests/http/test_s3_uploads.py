@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from photoshare.context import AppContext
-from tests.conftest import bearer, make_jpeg
+from tests.conftest import NO_ML, bearer, make_jpeg
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_presigned_reads_redirect_originals_to_the_bucket(s3_server: Any, tmp_pa
 
     storage = s3_server.settings(f"pr-{os.urandom(4).hex()}")
     storage["s3"]["presigned_reads"] = True
-    ctx = build_context(load_settings(None, {}, data_dir=str(tmp_path / "d"), storage=storage), create=True)
+    ctx = build_context(load_settings(None, NO_ML, data_dir=str(tmp_path / "d"), storage=storage), create=True)
     try:
         user = ctx.users.create("pia", "pia-password")
         src = tmp_path / "p.jpg"

@@ -16,7 +16,7 @@ import pytest
 from photoshare.context import AppContext, build_context
 from photoshare.photos.service import PhotoMeta
 from photoshare.settings import load_settings
-from tests.conftest import CORPUS, bearer
+from tests.conftest import CORPUS, NO_ML, bearer
 
 FILES = {
     "iphone": ("exif-samples/heic/IMG_5195.HEIC", "image/heic"),  # Apple, 2021, Blue Springs, Missouri
@@ -29,7 +29,7 @@ FILES = {
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AppContext, dict[str, Any]]]:
     if not all((CORPUS / rel).exists() for rel, _ in FILES.values()):
         pytest.skip("corpus missing")
-    settings = load_settings(None, {}, data_dir=str(tmp_path_factory.mktemp("search") / "data"))
+    settings = load_settings(None, NO_ML, data_dir=str(tmp_path_factory.mktemp("search") / "data"))
     ctx = build_context(settings, create=True)
     alice = ctx.users.create("alice", "alice-password")
     bob = ctx.users.create("bob", "bob-password")
@@ -122,7 +122,7 @@ def test_http_endpoint_and_freshness(tmp_path: Path) -> None:
     from photoshare.app import create_asgi
     from tests.conftest import make_jpeg
 
-    ctx = build_context(load_settings(None, {}, data_dir=str(tmp_path / "d"), jobs={"poll_s": 0.05}), create=True)
+    ctx = build_context(load_settings(None, NO_ML, data_dir=str(tmp_path / "d"), jobs={"poll_s": 0.05}), create=True)
     try:
         user = ctx.users.create("carl", "carl-password")
         headers = bearer(ctx, user)
@@ -155,7 +155,7 @@ def test_lost_index_is_rebuilt_and_reindex_command(tmp_path: Path) -> None:
     from tests.conftest import make_jpeg
 
     data = tmp_path / "d"
-    ctx = build_context(load_settings(None, {}, data_dir=str(data)), create=True)
+    ctx = build_context(load_settings(None, NO_ML, data_dir=str(data)), create=True)
     user = ctx.users.create("dora", "dora-password")
     for i in range(3):
         src = tmp_path / f"{i}.jpg"
@@ -168,7 +168,7 @@ def test_lost_index_is_rebuilt_and_reindex_command(tmp_path: Path) -> None:
     ctx.close()
 
     shutil.rmtree(data / "index")  # lost
-    ctx = build_context(load_settings(None, {}, data_dir=str(data)))
+    ctx = build_context(load_settings(None, NO_ML, data_dir=str(data)))
     try:
         assert ctx.search.search(user, {"q": "lighthouse"})["total"] == 0
         ctx.runner.run_until_idle()  # the rebuild job queued at start
@@ -177,7 +177,7 @@ def test_lost_index_is_rebuilt_and_reindex_command(tmp_path: Path) -> None:
         ctx.close()
 
     (data / "index" / "text" / "meta.json").write_text("{not json")  # corrupt
-    ctx = build_context(load_settings(None, {}, data_dir=str(data)))
+    ctx = build_context(load_settings(None, NO_ML, data_dir=str(data)))
     try:
         ctx.runner.run_until_idle()
         assert ctx.search.search(user, {"q": "lighthouse"})["total"] == 3

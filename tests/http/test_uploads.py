@@ -14,7 +14,7 @@ import pytest
 
 from photoshare.context import build_context
 from photoshare.settings import load_settings
-from tests.conftest import bearer, make_jpeg
+from tests.conftest import NO_ML, bearer, make_jpeg
 from tests.conftest import drain as _process
 from tests.conftest import local_path as _path
 
@@ -357,7 +357,7 @@ def full_disk(tmp_path: Path) -> Iterator[tuple[Any, Any, dict[str, str]]]:
 
     from photoshare.app import create_asgi
 
-    settings = load_settings(None, {}, data_dir=str(tmp_path / "full"), limits={"min_free_disk_mb": 10**12})
+    settings = load_settings(None, NO_ML, data_dir=str(tmp_path / "full"), limits={"min_free_disk_mb": 10**12})
     context = build_context(settings, create=True)
     user = context.users.create("carol", "carol-password")
     try:

@@ -21,7 +21,7 @@ from photoshare.errors import InvalidInput, NotFound
 from photoshare.photos.service import PhotoMeta
 from photoshare.settings import load_settings
 from photoshare.users.models import User
-from tests.conftest import add_photo
+from tests.conftest import NO_ML, add_photo
 
 DAY = 86400.0
 _seeds = itertools.count(1)
@@ -101,7 +101,7 @@ def make_ctx(tmp_path: Path) -> Iterator[Callable[..., AppContext]]:
     def factory(**social: Any) -> AppContext:
         settings = load_settings(
             None,
-            {},
+            NO_ML,
             data_dir=str(tmp_path / f"social-{len(made)}"),
             social=social,
             jobs={"backoff_s": 0.01, "media_workers": 1, "poll_s": 0.05},

@@ -12,7 +12,7 @@ from photoshare.imaging.decode import DecodeError, decode
 from photoshare.imaging.variants import render_variants
 from photoshare.photos.service import PhotoMeta
 from photoshare.settings import load_settings
-from tests.conftest import CORPUS, make_jpeg
+from tests.conftest import CORPUS, NO_ML, make_jpeg
 
 FORMATS = {"jpeg": 85, "webp": 80}
 
@@ -82,7 +82,7 @@ def test_avif_variants_when_enabled_and_served_by_accept(tmp_path: Path) -> None
 
     from photoshare.app import create_asgi
 
-    settings = load_settings(None, {}, data_dir=str(tmp_path / "data"), imaging={"avif": True})
+    settings = load_settings(None, NO_ML, data_dir=str(tmp_path / "data"), imaging={"avif": True})
     ctx = build_context(settings, create=True)
     try:
         user = ctx.users.create("carol", "carol-password")

@@ -1,0 +1,1 @@
+"""Admin operations behind the CLI: import, backup and restore, verify, stats and doctor."""
