@@ -21,7 +21,8 @@ Measured, in-process, single thread (goal: home() p99 < 5 ms):
 - home(viewer, limit=50) for --reads random active users (last_seen_at set to now first, so `_touch`
   neither writes nor rebuilds), after a warm-up; and how much of it is PhotoService.to_api (render).
 - Baseline: a pull-only timeline (fan-out on read) for the same users, interleaved with home():
-  followees, then the newest 50 posts of followees + self (one query, the partial index photos_posts),
+  followees, then the newest 50 posts of followees + self (one query, read from the covering partial
+  index photos_posts, as home() reads celebrities' posts),
   then the rows, post_visible, and the same to_api render. Ratios home / pull are reported.
 - Celebrity merge: home() for readers who follow the celebrities vs readers who follow none, and the
   cost of the celebrity part alone (_celebrities() + the pull of their posts).

@@ -39,7 +39,9 @@ Queries (--queries, each a different word pair and date range; all modes interle
   fuzzy, conjunction), the same audience filter (search.service.audience_query over tokens and shared
   photo ids built from the generated data, checked equal to SearchService.viewer_audience), the same
   taken range, search(51, count=True), the photo_id of the top 50, and the same aggregate() call
-  (search.service.FACETS) for the years/locations/cameras facets.
+  (search.service.FACETS) for the years/locations/cameras facets, submitted to the service's facet
+  thread pool before the search as the service does (tantivy releases the GIL in both calls).
+- raw, facets after search: the same with aggregate() called after the search, in the same thread.
 - raw without facets: the same, minus the aggregate() call, to show what the facet pass costs.
 - service: SearchService.search(viewer, {q, date_from, date_to}) end to end: followees and shares
   from SQLite, parse, search, row loads, access.photo_grant per hit, facets, PhotoService.to_api.
@@ -54,6 +56,7 @@ checks, facets, to_api). Every query checks that the service returned the raw pa
                                      [--albums-per-user 0] [--rebuild-docs 0 (= all)] [--warmup 50]
                                      [--profile 0] [--keep DIR]
     quick: .venv/bin/python bench/search.py --docs 50000
+    again on a kept folder, queries only: .venv/bin/python bench/search.py --queries-only DIR
 On 2 cores the default run takes ~12 minutes (data ~3, raw index ~1, rebuild() ~5, queries ~2); quick ~1.
 """
 
@@ -86,8 +89,15 @@ import tantivy  # noqa: E402
 from bench.common import pct, summary, synth_id, timed  # noqa: E402
 from photoshare.clock import to_iso  # noqa: E402
 from photoshare.search.geocode import Place  # noqa: E402
-from photoshare.search.index import TEXT_FIELDS, build_schema  # noqa: E402
-from photoshare.search.service import _BOOSTS, FACETS, _timestamp, audience_query, audience_tokens  # noqa: E402
+from photoshare.search.index import TEXT_FIELDS, TextIndex, build_schema  # noqa: E402
+from photoshare.search.service import (  # noqa: E402
+    _BOOSTS,
+    _FACET_POOL,
+    FACETS,
+    _timestamp,
+    audience_query,
+    audience_tokens,
+)
 
 DAY = 86400.0
 YEAR = 365.25 * DAY
@@ -514,6 +524,38 @@ def build(ctx: Any, args: argparse.Namespace, rnd: random.Random, now: float) ->
     return w
 
 
+def world_from_db(ctx: Any, rnd: random.Random) -> World:
+    """What measuring needs of a data set kept by an earlier run, read back from its database."""
+    w = World()
+    db = ctx.db
+    w.user_ids = [r["id"] for r in db.query("SELECT id FROM users ORDER BY id")]
+    index_of = {u: i for i, u in enumerate(w.user_ids)}
+    w.follows = {i: set() for i in range(len(w.user_ids))}
+    for follower, followee in db.tuples("SELECT follower_id, followee_id FROM follows WHERE status = 'accepted'"):
+        w.follows[index_of[follower]].add(index_of[followee])
+    recipients = db.tuples("SELECT DISTINCT user_id FROM share_recipients")
+    if len(recipients) != 1:
+        raise SystemExit("not a data set of this benchmark: the shares must all go to the one viewer")
+    w.viewer = index_of[recipients[0][0]]
+    for kind, target in db.tuples(
+        "SELECT s.target_type, s.target_id FROM shares s JOIN share_recipients r ON r.share_id = s.id"
+    ):
+        (w.viewer_albums if kind == "album" else w.viewer_photos).append(target)
+    w.shared_with_viewer = set(w.viewer_photos) | {
+        r[0]
+        for r in db.tuples(
+            "SELECT ap.photo_id FROM album_photos ap JOIN albums a ON a.id = ap.album_id"
+            " JOIN users u ON u.id = a.user_id WHERE (a.visibility = 'public' AND u.private = 0)"
+            " OR (a.visibility IN ('public', 'followers')"
+            " AND a.user_id IN (SELECT followee_id FROM follows WHERE follower_id = ?1)) OR a.id IN"
+            " (SELECT target_id FROM shares s JOIN share_recipients r ON r.share_id = s.id WHERE r.user_id = ?1)",
+            (w.user_ids[w.viewer],),
+        )
+    }
+    w.vocab = vocabulary(rnd, 0)  # the queries use real words only (ranks 10-150), which come first
+    return w
+
+
 def check_documents(ctx: Any, w: World, rnd: random.Random) -> int:
     """The pre-built dicts must be what SearchService.document() produces (None values dropped)."""
     checked = 0
@@ -598,12 +640,14 @@ def make_queries(w: World, rnd: random.Random, count: int, now: float) -> list[d
 class Raw:
     """The service's query by hand on the same index: parse, audience filter, range, top 50 ids, facets."""
 
-    def __init__(self, index: tantivy.Index, tokens: list[str], photo_ids: list[str], facets: bool = True) -> None:
+    def __init__(
+        self, index: tantivy.Index, tokens: list[str], photo_ids: list[str], facets: str = "concurrent"
+    ) -> None:
         self.index = index
         self.schema = index.schema
         self.tokens = tokens
         self.photo_ids = photo_ids
-        self.facets = facets
+        self.facets = facets  # "concurrent" (as the service runs them), "sequential" or "none"
 
     def __call__(self, params: dict[str, str]) -> tuple[list[str], int, dict[str, Any]]:
         Q, Occur = tantivy.Query, tantivy.Occur
@@ -620,9 +664,13 @@ class Raw:
             ]
         )
         searcher = self.index.searcher()
+        pending = _FACET_POOL.submit(searcher.aggregate, query, FACETS) if self.facets == "concurrent" else None
         result = searcher.search(query, PAGE + 1, count=True)
         ids = [searcher.doc(addr)["photo_id"][0] for _score, addr in result.hits[:PAGE]]
-        facets = searcher.aggregate(query, FACETS) if self.facets else {}
+        if pending is not None:
+            facets = pending.result()
+        else:
+            facets = searcher.aggregate(query, FACETS) if self.facets == "sequential" else {}
         return ids, result.count, facets
 
 
@@ -642,7 +690,8 @@ def measure(
     if set(service_tokens) != set(tokens) or set(service_photos) != set(w.viewer_photos):
         raise SystemExit("the hand-built audience differs from SearchService.viewer_audience")
     raw = Raw(svc.index.index, service_tokens, service_photos)
-    raw_no_facets = Raw(svc.index.index, service_tokens, service_photos, facets=False)
+    raw_sequential = Raw(svc.index.index, service_tokens, service_photos, facets="sequential")
+    raw_no_facets = Raw(svc.index.index, service_tokens, service_photos, facets="none")
 
     def unshaped(_viewer: Any, rows: list[dict[str, Any]], **_kw: Any) -> list[dict[str, Any]]:
         return rows
@@ -659,21 +708,29 @@ def measure(
 
     for params in warm:  # warm-up: page cache, mmap'd index files, owner_private cache, code paths
         raw(params)
+        raw_sequential(params)
         raw_no_facets(params)
         service(params)
         service_unshaped(params)
     gc.collect()
     gc.freeze()
-    times: dict[str, list[float]] = {"raw": [], "raw_no_facets": [], "service": [], "service_unshaped": []}
+    times: dict[str, list[float]] = {
+        "raw": [],
+        "raw_sequential": [],
+        "raw_no_facets": [],
+        "service": [],
+        "service_unshaped": [],
+    }
     hits, shown, mismatched = [], [], 0
     modes = [
         ("raw", raw),
         ("service", service),
         ("service_unshaped", service_unshaped),
+        ("raw_sequential", raw_sequential),
         ("raw_no_facets", raw_no_facets),
     ]
     for k, params in enumerate(queries):
-        order = modes[k % 4 :] + modes[: k % 4]  # rotate who goes first
+        order = modes[k % len(modes) :] + modes[: k % len(modes)]  # rotate who goes first
         got: dict[str, Any] = {}
         for name, fn in order:
             ms, got[name] = timed(lambda fn=fn, params=params: fn(params))
@@ -685,7 +742,7 @@ def measure(
         if got["service"]["total"] != count or service_ids != raw_ids[: len(service_ids)]:
             mismatched += 1
     out: dict[str, Any] = {name: summary(v) for name, v in times.items()}
-    for name in ("service", "service_unshaped", "raw_no_facets"):
+    for name in ("service", "service_unshaped", "raw_sequential", "raw_no_facets"):
         out[f"{name}_over_raw"] = {
             q: round(out[name][f"{q}_ms"] / out["raw"][f"{q}_ms"], 3) for q in ("p50", "p95", "p99", "mean")
         }
@@ -769,7 +826,8 @@ def stages(ctx: Any, viewer: Any, queries: list[dict[str, str]]) -> dict[str, fl
             delattr(obj, attr)
     n = max(1, len(queries))
     out = {k: round(v / n, 3) for k, v in acc.items()}
-    out["other"] = round((total - sum(acc.values())) / n, 3)
+    # The facet pass runs beside the rest (search.service._FACET_POOL): not part of the sequential sum.
+    out["other"] = round((total - sum(v for k, v in acc.items() if k != "facets")) / n, 3)
     out["total"] = round(total / n, 3)
     return out
 
@@ -786,6 +844,63 @@ def profile(ctx: Any, w: World, queries: list[dict[str, str]]) -> str:
     stats.sort_stats("tottime").print_stats(18)
     stats.sort_stats("cumulative").print_stats(18)
     return buf.getvalue()
+
+
+def build_and_index(
+    args: argparse.Namespace, data: Path, context: Any, rnd: random.Random, now: float, result: dict[str, Any]
+) -> World:
+    """Build the data set, then index it raw and with SearchService.rebuild (timed); leaves a complete
+    service index in data/index/text."""
+    t0 = time.perf_counter()
+    ctx = context(create=True)
+    w = build(ctx, args, rnd, now)
+    ctx.close()
+    build_s = time.perf_counter() - t0
+    result["build"] = {
+        "total_s": round(build_s, 1),
+        **{k: round(v, 1) for k, v in w.times.items()},
+        "album_or_share_photos_for_viewer": len(w.shared_with_viewer),
+    }
+    print(
+        f"built {args.docs} photos, {args.users} users in {build_s:.1f} s  "
+        f"({', '.join(f'{k} {v:.1f}' for k, v in w.times.items())})",
+        flush=True,
+    )
+
+    ctx = context()
+    checked = check_documents(ctx, w, rnd)
+    raw_s = raw_index(data / "index" / "raw", w.docs)
+    print(f"raw tantivy: {len(w.docs)} docs in {raw_s:.1f} s = {len(w.docs) / raw_s:,.0f} docs/s", flush=True)
+    limit = args.rebuild_docs if 0 < args.rebuild_docs < args.docs else 0
+    n_rebuilt, rebuild_s = service_rebuild(ctx, limit)
+    rate = n_rebuilt / rebuild_s
+    print(
+        f"SearchService.rebuild: {n_rebuilt} docs in {rebuild_s:.1f} s = {rate:,.0f} docs/s"
+        + (f" (subset; {args.docs} extrapolated: {args.docs / rate:.0f} s)" if limit else ""),
+        flush=True,
+    )
+    result["indexing"] = {
+        "raw_docs_per_s": round(len(w.docs) / raw_s),
+        "raw_s": round(raw_s, 1),
+        "service_rebuild_docs": n_rebuilt,
+        "service_rebuild_s": round(rebuild_s, 1),
+        "service_rebuild_docs_per_s": round(rate),
+        "service_rebuild_extrapolated": bool(limit),
+        f"service_rebuild_s_for_{args.docs}": round(args.docs / rate, 1),
+        "raw_over_service": round((len(w.docs) / raw_s) / rate, 2),
+        "documents_checked_equal": checked,
+    }
+    ctx.close()
+    del ctx
+    index_dir = data / "index" / "text"
+    if limit:  # the service index is partial: use the raw one (same schema, same documents)
+        shutil.rmtree(index_dir)
+        (data / "index" / "raw").rename(index_dir)
+        TextIndex(index_dir).mark_current()
+    else:
+        shutil.rmtree(data / "index" / "raw")
+
+    return w
 
 
 # -- main ---------------------------------------------------------------------------------------------
@@ -807,6 +922,11 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, help="cProfile this many service queries at the end")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", help="build the data folder here and keep it (default: a temporary folder)")
+    parser.add_argument(
+        "--queries-only",
+        metavar="DIR",
+        help="measure queries only, on a folder an earlier run kept with --keep (no build, no indexing)",
+    )
     args = parser.parse_args()
     from photoshare.context import build_context
     from photoshare.settings import load_settings
@@ -815,60 +935,19 @@ def main() -> None:
     now = time.time()
     result: dict[str, Any] = {"docs": args.docs, "users": args.users, "queries": args.queries}
     with tempfile.TemporaryDirectory() as folder:
-        data = Path(args.keep) if args.keep else Path(folder) / "data"
-        if data.exists() and any(data.iterdir()):
+        data = Path(args.queries_only or args.keep or Path(folder) / "data")
+        if not args.queries_only and data.exists() and any(data.iterdir()):
             raise SystemExit(f"{data} is not empty: the data set is built from scratch")
 
         def context(create: bool = False) -> Any:
             return build_context(load_settings(None, {}, data_dir=str(data)), create=create)
 
-        t0 = time.perf_counter()
-        ctx = context(create=True)
-        w = build(ctx, args, rnd, now)
-        ctx.close()
-        build_s = time.perf_counter() - t0
-        result["build"] = {
-            "total_s": round(build_s, 1),
-            **{k: round(v, 1) for k, v in w.times.items()},
-            "album_or_share_photos_for_viewer": len(w.shared_with_viewer),
-        }
-        print(
-            f"built {args.docs} photos, {args.users} users in {build_s:.1f} s  "
-            f"({', '.join(f'{k} {v:.1f}' for k, v in w.times.items())})",
-            flush=True,
-        )
-
-        ctx = context()
-        checked = check_documents(ctx, w, rnd)
-        raw_s = raw_index(data / "index" / "raw", w.docs)
-        print(f"raw tantivy: {len(w.docs)} docs in {raw_s:.1f} s = {len(w.docs) / raw_s:,.0f} docs/s", flush=True)
-        limit = args.rebuild_docs if 0 < args.rebuild_docs < args.docs else 0
-        n_rebuilt, rebuild_s = service_rebuild(ctx, limit)
-        rate = n_rebuilt / rebuild_s
-        print(
-            f"SearchService.rebuild: {n_rebuilt} docs in {rebuild_s:.1f} s = {rate:,.0f} docs/s"
-            + (f" (subset; {args.docs} extrapolated: {args.docs / rate:.0f} s)" if limit else ""),
-            flush=True,
-        )
-        result["indexing"] = {
-            "raw_docs_per_s": round(len(w.docs) / raw_s),
-            "raw_s": round(raw_s, 1),
-            "service_rebuild_docs": n_rebuilt,
-            "service_rebuild_s": round(rebuild_s, 1),
-            "service_rebuild_docs_per_s": round(rate),
-            "service_rebuild_extrapolated": bool(limit),
-            f"service_rebuild_s_for_{args.docs}": round(args.docs / rate, 1),
-            "raw_over_service": round((len(w.docs) / raw_s) / rate, 2),
-            "documents_checked_equal": checked,
-        }
-        ctx.close()
-        del ctx
-        index_dir = data / "index" / "text"
-        if limit:  # the service index is partial: use the raw one (same schema, same documents)
-            shutil.rmtree(index_dir)
-            (data / "index" / "raw").rename(index_dir)
+        if args.queries_only:
+            ctx = context()
+            w = world_from_db(ctx, rnd)
+            ctx.close()
         else:
-            shutil.rmtree(data / "index" / "raw")
+            w = build_and_index(args, data, context, rnd, now, result)
 
         queries = make_queries(w, rnd, args.queries, now)
         warm = make_queries(w, rnd, args.warmup, now)
@@ -902,6 +981,7 @@ def main() -> None:
         ("raw", "raw tantivy"),
         ("service", "SearchService.search"),
         ("service_unshaped", "  without to_api"),
+        ("raw_sequential", "raw, facets after search"),
         ("raw_no_facets", "raw, no facets"),
     ):
         s = q[name]
@@ -912,12 +992,15 @@ def main() -> None:
             f"{s['max_ms']:>8.2f}{tail}"
         )
     print("service stages, mean ms: " + ", ".join(f"{k} {v:.2f}" for k, v in q["stages_ms"].items()))
-    ix = result["indexing"]
-    print(
-        f"indexing: raw {ix['raw_docs_per_s']:,} docs/s | SearchService.rebuild {ix['service_rebuild_docs_per_s']:,}"
-        f" docs/s{' (measured on ' + str(ix['service_rebuild_docs']) + ' docs)' if limit else ''}, "
-        f"{args.docs:,} docs in {args.docs / rate:.0f} s{' (extrapolated)' if limit else ''}"
-    )
+    ix = result.get("indexing")
+    if ix:
+        subset = ix["service_rebuild_extrapolated"]
+        rate = ix["service_rebuild_docs_per_s"]
+        print(
+            f"indexing: raw {ix['raw_docs_per_s']:,} docs/s | SearchService.rebuild {rate:,} docs/s"
+            f"{' (measured on ' + str(ix['service_rebuild_docs']) + ' docs)' if subset else ''}, "
+            f"{args.docs:,} docs in {args.docs / rate:.0f} s{' (extrapolated)' if subset else ''}"
+        )
     if args.profile:
         print(result_profile)
     print(json.dumps(result))

@@ -300,6 +300,13 @@ def _port_pair() -> int:
     raise RuntimeError("no free port pair")
 
 
+def _weed_side_listeners_off(weed: str) -> list[str]:
+    """Newer SeaweedFS also opens Iceberg and Lance catalog listeners on fixed ports (8181, 9101), so two
+    servers at once (parallel test runs) collide: switch them off where the flags exist."""
+    usage = subprocess.run([weed, "server", "-h"], capture_output=True, text=True).stderr
+    return [f"-{flag}=0" for flag in ("s3.port.iceberg", "s3.port.lance") if f"-{flag} " in usage]
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """`weed server -s3` on loopback with credentials, so every request's signature is checked."""
@@ -342,6 +349,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
             f"-s3.config={config}",
             "-volume.max=0",
             "-master.volumeSizeLimitMB=64",
+            *_weed_side_listeners_off(weed),
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -169,14 +169,17 @@ class FeedService:
             if full:
                 boundary = max(full)
                 ids = [i for i in ids if i >= boundary]
-            for start in range(0, len(ids), n + 10):
+            start = 0
+            while start < len(ids) and len(page) <= n:
+                # Rows for the rest of the page and one more (it tells whether another page follows),
+                # with a couple to spare for posts that drop out here: no row is loaded in vain.
+                take = n + 3 - len(page)
                 page += [
                     r
-                    for r in self.photos.repo.get_many(ids[start : start + n + 10])
+                    for r in self.photos.repo.get_many(ids[start : start + take])
                     if self._in_feed(viewer.id, r, followees)
                 ]
-                if len(page) > n:
-                    break
+                start += take
             if not full:
                 exhausted = True
                 break

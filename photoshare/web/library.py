@@ -55,6 +55,8 @@ class LibraryPages(Controller):
         exif = ctx.photo_repo.exif(photo_id) or {}
         place = place_for(exif.get("gps_lat"), exif.get("gps_lng"))
         comments = ctx.engagement.comments(viewer, photo_id, cursor=None, limit=100)["items"]
+        ml = ctx.ml if ctx.ml.enabled else None
+        similar = ml.similar(viewer, photo_id, 12)["results"] if ml else []
         return page(
             request,
             viewer,
@@ -66,6 +68,8 @@ class LibraryPages(Controller):
             comments=comments[::-1],  # oldest first, as a conversation reads
             albums=ctx.albums.list_own(mine, cursor=None, limit=200)["items"] if mine else [],
             shares=ctx.shares.for_target(mine, "photo", photo_id) if mine else [],
+            analysis=ml.photo_ml(viewer, photo_id) if ml and viewer else None,
+            similar={"photos": similar, "groups": None, "next_cursor": None},
         )
 
     @get("/shared", sync_to_thread=True)

@@ -19,7 +19,7 @@ _slow_started = threading.Event()
 _slow_may_finish = threading.Event()
 
 
-@job("test.slow", queue="media")
+@job("test.shutdown_slow", queue="media")
 def _slow(ctx: Any, payload: dict[str, Any]) -> None:
     _slow_started.set()
     _slow_may_finish.wait(30)
@@ -62,7 +62,7 @@ def test_sigterm_finishes_running_jobs_and_leaves_the_rest_queued(live_server: L
 def test_stop_releases_a_job_that_outlives_the_grace_period(ctx: AppContext) -> None:
     _slow_started.clear()
     _slow_may_finish.clear()
-    job_id = ctx.jobs.enqueue("test.slow", {})
+    job_id = ctx.jobs.enqueue("test.shutdown_slow", {})
     ctx.runner.start()
     try:
         assert _slow_started.wait(30)

@@ -3,6 +3,7 @@ similar photos, hybrid search, failure handling. One appliance for the module (m
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -182,3 +183,30 @@ def test_an_unreadable_analysis_image_is_a_recorded_failure_and_the_photo_stays_
     photo = ml_ctx.photo_repo.get(photo_id)
     assert photo is not None and photo["processing_status"] == "ready"
     assert not [j for j in ml_ctx.jobs.list(status="dead") if j["name"].startswith("ml.")]
+
+
+def test_web_pages_show_people_similar_photos_and_found_text(
+    ml_ctx: AppContext, library: dict[str, Any], http: Any
+) -> None:
+    ids = library["ids"]
+    r = http.post("/login", data={"username": "alice", "password": "alice-password"}, follow_redirects=False)
+    assert r.status_code in (302, 303)
+    try:
+        photo_page = http.get(f"/photos/{ids['flower']}")
+        assert photo_page.status_code == 200
+        similar = photo_page.text.split('id="similar-h"', 1)[1]
+        # The resized copy is the first tile of the "Similar photos" grid.
+        assert re.findall(r'data-photo-id="([0-9a-f]{32})"', similar)[0] == ids["flower_small"]
+        screen = http.get(f"/photos/{ids['screenshot']}").text
+        assert "Quarterly invoice 2024-117" in screen and 'id="ocr-text"' in screen
+
+        people = http.get("/people").text
+        person_id = http.get("/v1/people").json()["items"][0]["person_id"]
+        assert f'data-person-id="{person_id}"' in people and 'aria-label="Photos of' in people
+        portrait = http.get(f"/photos/{ids['hopper']}").text
+        assert f'href="/people/{person_id}"' in portrait  # "Found in this photo" links the person
+        person = http.get(f"/people/{person_id}").text
+        assert {ids["hopper"], ids["hopper_rotated"]} <= set(re.findall(r'data-photo-id="([0-9a-f]{32})"', person))
+        assert http.get("/people/" + "0" * 32).status_code == 404
+    finally:
+        http.post("/logout")
