@@ -44,7 +44,7 @@ Queries (--queries, each a different word pair and date range; all modes interle
 - raw, facets after search: the same with aggregate() called after the search, in the same thread.
 - raw without facets: the same, minus the aggregate() call, to show what the facet pass costs.
 - service: SearchService.search(viewer, {q, date_from, date_to}) end to end: followees and shares
-  from SQLite, parse, search, row loads, access.photo_grant per hit, facets, PhotoService.to_api.
+  from SQLite, parse, search, row loads, access.photo_grants per page, facets, PhotoService.to_api.
 - service without shaping: the same call with PhotoService.to_api replaced (on the instance) by a
   function returning the rows unchanged; everything else is identical.
 Ratios are service / raw on p50, p95 and p99. A second pass (the first 100 queries) times the stages
@@ -807,7 +807,7 @@ def stages(ctx: Any, viewer: Any, queries: list[dict[str, str]]) -> dict[str, fl
     searcher = svc.index.searcher
     wrap(svc, "_scope", "scope")
     wrap(svc.photo_repo, "get_many", "row_loads")
-    wrap(svc.access, "photo_grant", "access_checks")
+    wrap(svc.access, "photo_grants", "access_checks")
     wrap(ctx.photos, "to_api", "to_api")
     svc.index.searcher = lambda: Searcher(searcher())
     total = 0.0
@@ -819,7 +819,7 @@ def stages(ctx: Any, viewer: Any, queries: list[dict[str, str]]) -> dict[str, fl
         for obj, attr in (
             (svc, "_scope"),
             (svc.photo_repo, "get_many"),
-            (svc.access, "photo_grant"),
+            (svc.access, "photo_grants"),
             (ctx.photos, "to_api"),
             (svc.index, "searcher"),
         ):

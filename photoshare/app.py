@@ -24,6 +24,7 @@ from photoshare.delivery.urls import MEDIA_PREFIX
 from photoshare.http.admin_api import AdminController
 from photoshare.http.auth import get_ctx, require_admin, require_user, viewer
 from photoshare.http.errors import EXCEPTION_HANDLERS
+from photoshare.http.paging import page_params
 from photoshare.http.raw import Receive, Scope, Send
 from photoshare.metrics import render_metrics
 from photoshare.ml.api import MLController
@@ -77,6 +78,7 @@ def create_app(ctx: AppContext) -> Litestar:
             "user": Provide(require_user, sync_to_thread=True),
             "viewer": Provide(viewer, sync_to_thread=True),
             "admin": Provide(require_admin, sync_to_thread=True),
+            "paging": Provide(page_params, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),

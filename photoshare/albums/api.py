@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody
 
 from photoshare.http.auth import CurrentUser, Viewer, get_ctx
+from photoshare.http.paging import Paging
 
 __all__ = ["AlbumController"]
 
@@ -25,10 +26,9 @@ class AlbumController(Controller):
         self,
         request: Request[Any, Any, Any],
         user: CurrentUser,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
+        paging: Paging,
     ) -> dict[str, Any]:
-        return get_ctx(request).albums.list_own(user, cursor=cursor, limit=limit)
+        return get_ctx(request).albums.list_own(user, cursor=paging.cursor, limit=paging.limit)
 
     @post("/", sync_to_thread=True, status_code=201)
     def create_album(
@@ -62,11 +62,10 @@ class AlbumController(Controller):
         self,
         request: Request[Any, Any, Any],
         viewer: Viewer,
+        paging: Paging,
         album_id: FromPath[str],
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
     ) -> dict[str, Any]:
-        return get_ctx(request).albums.photos_page(viewer, album_id, cursor=cursor, limit=limit)
+        return get_ctx(request).albums.photos_page(viewer, album_id, cursor=paging.cursor, limit=paging.limit)
 
     @post("/{album_id:str}/photos", sync_to_thread=True, status_code=200)
     def add_photos(

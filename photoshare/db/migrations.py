@@ -332,49 +332,6 @@ def m005_covering_posts(conn: apsw.Connection) -> None:
 
 
 @migration
-def m007_admin_imports(conn: apsw.Connection) -> None:
-    conn.execute(
-        """
-        -- Folders on the appliance's disk whose files are referenced in place, read-only
-        -- ("external libraries"); their originals have keys external/<library id>/<relative path>.
-        CREATE TABLE libraries (
-            id TEXT PRIMARY KEY,
-            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-            root TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            UNIQUE (user_id, root)
-        ) STRICT;
-
-        -- What `photoshare import` did with each file, so a re-run skips unchanged files without
-        -- re-reading them and an interrupted import simply continues.
-        CREATE TABLE import_files (
-            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-            path TEXT NOT NULL,
-            size_bytes INTEGER NOT NULL,
-            mtime_ns INTEGER NOT NULL,
-            sha256 TEXT,
-            photo_id TEXT,
-            outcome TEXT NOT NULL CHECK (outcome IN ('added', 'duplicate', 'failed')),
-            reason TEXT,
-            updated_at TEXT NOT NULL,
-            PRIMARY KEY (user_id, path)
-        ) STRICT;
-        """
-    )
-
-
-@migration
-def m008_library_timeline(conn: apsw.Connection) -> None:
-    conn.execute(
-        """
-        -- The library shows photos by when they were taken (upload time until EXIF is read).
-        CREATE INDEX photos_taken_timeline ON photos(user_id, COALESCE(taken_at, uploaded_at), id)
-            WHERE deleted_at IS NULL;
-        """
-    )
-
-
-@migration
 def m006_ml(conn: apsw.Connection) -> None:
     conn.execute(
         """
@@ -424,6 +381,59 @@ def m006_ml(conn: apsw.Connection) -> None:
         ) STRICT;
         CREATE INDEX faces_photo ON faces(photo_id);
         CREATE INDEX faces_user_person ON faces(user_id, person_id);
+        """
+    )
+
+
+@migration
+def m007_admin_imports(conn: apsw.Connection) -> None:
+    conn.execute(
+        """
+        -- Folders on the appliance's disk whose files are referenced in place, read-only
+        -- ("external libraries"); their originals have keys external/<library id>/<relative path>.
+        CREATE TABLE libraries (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            root TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (user_id, root)
+        ) STRICT;
+
+        -- What `photoshare import` did with each file, so a re-run skips unchanged files without
+        -- re-reading them and an interrupted import simply continues.
+        CREATE TABLE import_files (
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            sha256 TEXT,
+            photo_id TEXT,
+            outcome TEXT NOT NULL CHECK (outcome IN ('added', 'duplicate', 'failed')),
+            reason TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (user_id, path)
+        ) STRICT;
+        """
+    )
+
+
+@migration
+def m008_library_timeline(conn: apsw.Connection) -> None:
+    conn.execute(
+        """
+        -- The library shows photos by when they were taken (upload time until EXIF is read).
+        CREATE INDEX photos_taken_timeline ON photos(user_id, COALESCE(taken_at, uploaded_at), id)
+            WHERE deleted_at IS NULL;
+        """
+    )
+
+
+@migration
+def m009_tag_lookup(conn: apsw.Connection) -> None:
+    conn.execute(
+        """
+        -- Shaping a page of photos reads their tags and labels: this index answers it without table rows.
+        CREATE INDEX photo_tags_photo ON photo_tags(photo_id, source, confidence, tag);
         """
     )
 

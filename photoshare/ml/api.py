@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from photoshare.http.auth import CurrentUser, Viewer, get_ctx
+from photoshare.http.paging import Paging
 
 __all__ = ["MLController"]
 
@@ -42,11 +43,10 @@ class MLController(Controller):
         self,
         request: Request[Any, Any, Any],
         user: CurrentUser,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
+        paging: Paging,
     ) -> dict[str, Any]:
         """The face clusters of the signed-in user's library: named first, then the most photographed."""
-        return get_ctx(request).ml.people(user, cursor=cursor, limit=limit)
+        return get_ctx(request).ml.people(user, cursor=paging.cursor, limit=paging.limit)
 
     @get("/people/{person_id:str}", sync_to_thread=True)
     def person(self, request: Request[Any, Any, Any], user: CurrentUser, person_id: FromPath[str]) -> dict[str, Any]:
@@ -57,11 +57,10 @@ class MLController(Controller):
         self,
         request: Request[Any, Any, Any],
         user: CurrentUser,
+        paging: Paging,
         person_id: FromPath[str],
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
     ) -> dict[str, Any]:
-        return get_ctx(request).ml.person_photos(user, person_id, cursor=cursor, limit=limit)
+        return get_ctx(request).ml.person_photos(user, person_id, cursor=paging.cursor, limit=paging.limit)
 
     @post("/people/{person_id:str}", sync_to_thread=True, status_code=200)
     def name_person(

@@ -202,14 +202,14 @@ class MLService:
             by_label = self.repo.photos_for_labels([label for label, _ in hits])
             ranked = [(by_label[label], score) for label, score in hits if label in by_label]
             candidates = [pid for pid, _ in ranked if pid != photo["id"] and pid not in scores]
-            for row in self.photo_repo.get_many(candidates):
-                if row["deleted_at"] or row["processing_status"] != "ready":
-                    continue
-                grant = self.access.photo_grant(viewer, row)
-                if grant is None:
-                    continue
-                grants[row["id"]] = grant
-                visible.append(row)
+            rows = [
+                r
+                for r in self.photo_repo.get_many(candidates)
+                if not r["deleted_at"] and r["processing_status"] == "ready"
+            ]
+            allowed = self.access.photo_grants(viewer, rows)
+            grants.update(allowed)
+            visible += [r for r in rows if r["id"] in allowed]
             scores.update({pid: score for pid, score in ranked})
             # Most candidates may belong to others: widen the search until enough are visible.
             if len(visible) >= n or k >= total:

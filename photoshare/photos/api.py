@@ -14,6 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
 
 from photoshare.errors import InvalidInput
 from photoshare.http.auth import CurrentUser, Viewer, get_ctx
+from photoshare.http.paging import Paging
 from photoshare.photos.service import PhotoMeta
 
 __all__ = ["PhotoController"]
@@ -147,16 +148,15 @@ class PhotoController(Controller):
         self,
         request: Request[Any, Any, Any],
         user: CurrentUser,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
+        paging: Paging,
         album_id: FromQuery[str | None] = None,
         tag: FromQuery[str | None] = None,
         order: FromQuery[str] = "uploaded",
     ) -> dict[str, Any]:
         ctx = get_ctx(request)
         if album_id:
-            return ctx.albums.photos_page(user, album_id, cursor=cursor, limit=limit)
-        return ctx.photos.list_own(user, cursor=cursor, limit=limit, tag=tag, order=order)
+            return ctx.albums.photos_page(user, album_id, cursor=paging.cursor, limit=paging.limit)
+        return ctx.photos.list_own(user, cursor=paging.cursor, limit=paging.limit, tag=tag, order=order)
 
     @get("/photos/{photo_id:str}", sync_to_thread=True)
     def get_photo(self, request: Request[Any, Any, Any], viewer: Viewer, photo_id: FromPath[str]) -> dict[str, Any]:
@@ -196,10 +196,9 @@ class PhotoController(Controller):
         self,
         request: Request[Any, Any, Any],
         user: CurrentUser,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
+        paging: Paging,
     ) -> dict[str, Any]:
-        return get_ctx(request).photos.trash(user, cursor=cursor, limit=limit)
+        return get_ctx(request).photos.trash(user, cursor=paging.cursor, limit=paging.limit)
 
     @post("/trash/empty", sync_to_thread=True, status_code=200)
     def empty_trash(self, request: Request[Any, Any, Any], user: CurrentUser) -> dict[str, Any]:

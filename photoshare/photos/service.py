@@ -262,9 +262,13 @@ class PhotoService:
         ids = [r["id"] for r in rows]
         tags = self.repo.tags(ids)
         scope = f"s.{link.share_id}" if link else f"u.{viewer.id}" if viewer else "p"
+        grants = grants or {}
+        unknown = [r for r in rows if r["id"] not in grants]
+        if unknown:  # one batch of access queries for the page, not a few per photo
+            grants = {**self.access.photo_grants(viewer, unknown, link), **grants}
         out = []
         for r in rows:
-            grant = (grants or {}).get(r["id"]) or self.access.photo_grant(viewer, r, link)
+            grant = grants.get(r["id"])
             item: dict[str, Any] = {
                 "photo_id": r["id"],
                 "user_id": r["user_id"],

@@ -8,6 +8,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery
 
 from photoshare.http.auth import Viewer, get_ctx
+from photoshare.http.paging import Paging
 
 __all__ = ["SearchController"]
 
@@ -21,14 +22,13 @@ class SearchController(Controller):
         self,
         request: Request[Any, Any, Any],
         viewer: Viewer,
+        paging: Paging,
         q: FromQuery[str | None] = None,
         date_from: FromQuery[str | None] = None,
         date_to: FromQuery[str | None] = None,
         location: FromQuery[str | None] = None,
         camera: FromQuery[str | None] = None,
         near: FromQuery[str | None] = None,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
     ) -> dict[str, Any]:
         return get_ctx(request).search.search(
             viewer,
@@ -39,7 +39,7 @@ class SearchController(Controller):
                 "location": location,
                 "camera": camera,
                 "near": near,
-                "cursor": cursor,
-                "limit": limit,
+                "cursor": paging.cursor,
+                "limit": paging.limit,
             },
         )

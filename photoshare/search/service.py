@@ -276,9 +276,9 @@ class SearchService:
         if near is not None:
             exifs = self.photo_repo.exifs([r["id"] for r in rows])
             rows = [r for r in rows if _within(exifs.get(r["id"], {}), near)]
-        # The index only pre-filters; the access module decides, once per hit, and its grant is reused
-        # for shaping (no second round of access queries).
-        grants = {r["id"]: g for r in rows if (g := self.access.photo_grant(viewer, r)) is not None}
+        # The index only pre-filters; the access module decides for every hit of the page in one batch,
+        # and its grants are reused for shaping (no second round of access queries).
+        grants = self.access.photo_grants(viewer, rows)
         visible = [r for r in rows if r["id"] in grants]
         results = self.photos.to_api(viewer, visible, grants=grants)
         facets = facets_future.result()

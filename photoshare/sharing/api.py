@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, delete, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody
 
 from photoshare.errors import PermissionDenied
 from photoshare.http.auth import CurrentUser, Viewer, get_ctx
+from photoshare.http.paging import Paging
 
 __all__ = ["LINK_COOKIE_PREFIX", "ShareController", "open_link"]
 
@@ -56,33 +57,32 @@ class ShareController(Controller):
         self,
         request: Request[Any, Any, Any],
         user: CurrentUser,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
+        paging: Paging,
     ) -> dict[str, Any]:
-        return get_ctx(request).shares.list_mine(user, cursor=cursor, limit=limit)
+        return get_ctx(request).shares.list_mine(user, cursor=paging.cursor, limit=paging.limit)
 
     @get("/shared", sync_to_thread=True)
     def shared_with_me(
         self,
         request: Request[Any, Any, Any],
         user: CurrentUser,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
+        paging: Paging,
     ) -> dict[str, Any]:
-        return get_ctx(request).shares.shared_with_me(user, cursor=cursor, limit=limit)
+        return get_ctx(request).shares.shared_with_me(user, cursor=paging.cursor, limit=paging.limit)
 
     @get("/links/{token:str}", sync_to_thread=True)
     def link(
         self,
         request: Request[Any, Any, Any],
         viewer: Viewer,
+        paging: Paging,
         token: FromPath[str],
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
     ) -> dict[str, Any]:
         """What a share link shows: its album (one page of photos) or its photo."""
         ctx = get_ctx(request)
-        share, link = open_link(request, token, request.headers.get("x-share-password"), count_view=cursor is None)
+        share, link = open_link(
+            request, token, request.headers.get("x-share-password"), count_view=paging.cursor is None
+        )
         out: dict[str, Any] = {
             # Send it back as X-Share-Pass for further pages: they do not spend views of a limited link.
             "view_pass": ctx.shares.view_pass(share["id"]),
@@ -95,7 +95,9 @@ class ShareController(Controller):
         }
         if link.target_type == "album":
             out["album"] = ctx.albums.get(None, link.target_id, link)
-            out.update(ctx.albums.photos_page(None, link.target_id, cursor=cursor, limit=limit, link=link))
+            out.update(
+                ctx.albums.photos_page(None, link.target_id, cursor=paging.cursor, limit=paging.limit, link=link)
+            )
         else:
             out["photo"] = ctx.photos.get(None, link.target_id, link)
         return out

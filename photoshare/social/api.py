@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from photoshare.http.auth import CurrentUser, Viewer, get_ctx
+from photoshare.http.paging import Paging
 
 __all__ = ["EventsController", "FeedController", "PeopleController"]
 
@@ -54,32 +55,33 @@ class PeopleController(Controller):
         self,
         request: Request[Any, Any, Any],
         viewer: Viewer,
+        paging: Paging,
         user_id: FromPath[str],
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
     ) -> dict[str, Any]:
-        return get_ctx(request).follows.connections(viewer, user_id, followers=True, cursor=cursor, limit=limit)
+        return get_ctx(request).follows.connections(
+            viewer, user_id, followers=True, cursor=paging.cursor, limit=paging.limit
+        )
 
     @get("/users/{user_id:str}/following", sync_to_thread=True)
     def following(
         self,
         request: Request[Any, Any, Any],
         viewer: Viewer,
+        paging: Paging,
         user_id: FromPath[str],
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
     ) -> dict[str, Any]:
-        return get_ctx(request).follows.connections(viewer, user_id, followers=False, cursor=cursor, limit=limit)
+        return get_ctx(request).follows.connections(
+            viewer, user_id, followers=False, cursor=paging.cursor, limit=paging.limit
+        )
 
     @get("/follow-requests", sync_to_thread=True)
     def follow_requests(
         self,
         request: Request[Any, Any, Any],
         user: CurrentUser,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
+        paging: Paging,
     ) -> dict[str, Any]:
-        return get_ctx(request).follows.requests(user, cursor=cursor, limit=limit)
+        return get_ctx(request).follows.requests(user, cursor=paging.cursor, limit=paging.limit)
 
     @post("/follow-requests/{user_id:str}/approve", sync_to_thread=True, status_code=200)
     def approve(self, request: Request[Any, Any, Any], user: CurrentUser, user_id: FromPath[str]) -> dict[str, Any]:
@@ -99,32 +101,29 @@ class FeedController(Controller):
         self,
         request: Request[Any, Any, Any],
         user: CurrentUser,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
+        paging: Paging,
     ) -> dict[str, Any]:
-        return get_ctx(request).feed.home(user, cursor=cursor, limit=limit)
+        return get_ctx(request).feed.home(user, cursor=paging.cursor, limit=paging.limit)
 
     @get("/users/{user_id:str}/posts", sync_to_thread=True)
     def posts(
         self,
         request: Request[Any, Any, Any],
         viewer: Viewer,
+        paging: Paging,
         user_id: FromPath[str],
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
     ) -> dict[str, Any]:
-        return get_ctx(request).feed.profile_posts(viewer, user_id, cursor=cursor, limit=limit)
+        return get_ctx(request).feed.profile_posts(viewer, user_id, cursor=paging.cursor, limit=paging.limit)
 
     @get("/explore", sync_to_thread=True)
     def explore(
         self,
         request: Request[Any, Any, Any],
         viewer: Viewer,
+        paging: Paging,
         sort: FromQuery[str] = "recent",
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
     ) -> dict[str, Any]:
-        return get_ctx(request).feed.explore(viewer, sort=sort, cursor=cursor, limit=limit)
+        return get_ctx(request).feed.explore(viewer, sort=sort, cursor=paging.cursor, limit=paging.limit)
 
     @post("/photos/{photo_id:str}/like", sync_to_thread=True, status_code=200)
     def like(self, request: Request[Any, Any, Any], user: CurrentUser, photo_id: FromPath[str]) -> dict[str, Any]:
@@ -139,11 +138,10 @@ class FeedController(Controller):
         self,
         request: Request[Any, Any, Any],
         viewer: Viewer,
+        paging: Paging,
         photo_id: FromPath[str],
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
     ) -> dict[str, Any]:
-        return get_ctx(request).engagement.comments(viewer, photo_id, cursor=cursor, limit=limit)
+        return get_ctx(request).engagement.comments(viewer, photo_id, cursor=paging.cursor, limit=paging.limit)
 
     @post("/photos/{photo_id:str}/comments", sync_to_thread=True, status_code=201)
     def comment(
@@ -175,10 +173,9 @@ class FeedController(Controller):
         self,
         request: Request[Any, Any, Any],
         user: CurrentUser,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
+        paging: Paging,
     ) -> dict[str, Any]:
-        return get_ctx(request).engagement.saved(user, cursor=cursor, limit=limit)
+        return get_ctx(request).engagement.saved(user, cursor=paging.cursor, limit=paging.limit)
 
 
 class EventsController(Controller):

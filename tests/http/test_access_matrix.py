@@ -874,3 +874,23 @@ def test_a_signed_url_is_bound_to_its_viewer_scope(client: Any, ctx: Any, alice:
     # ...and it dies with carol's access, whoever presents it.
     _ok(client.delete(f"/v1/shares/{share['share_id']}", headers=ah))
     assert _media(client, urls["thumb"]).status_code == 403
+
+
+@pytest.mark.parametrize("viewer", [*USERS, "anonymous", "link_view", "link_download", "album_link"])
+def test_batched_grants_agree_with_one_photo_at_a_time(w: World, viewer: str) -> None:
+    """Search, feeds and page shaping ask `photo_grants` for a whole page at once; it must give every
+    viewer exactly what `photo_grant` gives photo by photo (the matrix above pins the latter down)."""
+    from photoshare.sharing.access import LinkContext
+
+    access = w.ctx.access
+    user = w.users.get(viewer)
+    link = None
+    if viewer in LINK_VIEWERS:
+        share = w.ctx.db.one("SELECT * FROM shares WHERE id = ?", (w.links[LINK_VIEWERS[viewer][0]].share_id,))
+        link = LinkContext(
+            share["id"], share["user_id"], share["target_type"], share["target_id"], share["permissions"] == "download"
+        )
+    rows = w.ctx.photo_repo.get_many(list(w.photos.values()))
+    one_by_one = {r["id"]: g for r in rows if (g := access.photo_grant(user, r, link)) is not None}
+    assert access.photo_grants(user, rows, link) == one_by_one
+    assert {w.key_of(i) for i in one_by_one} >= {k for k, cell in MATRIX[viewer].items() if cell in "DV"}
