@@ -66,6 +66,7 @@ class AccountPages(Controller):
             "settings.html",
             profile=ctx.profiles.get(viewer, viewer.id),
             tokens=ctx.users.repo.tokens(viewer.id),
+            follow_requests=ctx.follows.requests(viewer, cursor=None, limit=200)["items"],
         )
 
     @get("/admin", sync_to_thread=True)

@@ -39,6 +39,18 @@ class LibraryPages(Controller):
         albums = ctx.albums.list_own(viewer, cursor=None, limit=200)["items"]
         return page(request, viewer, "upload.html", albums=albums)
 
+    @get("/trash", sync_to_thread=True)
+    def trash(
+        self, request: Request[Any, Any, Any], viewer: Viewer, cursor: FromQuery[str | None] = None
+    ) -> Template | Redirect:
+        if viewer is None:
+            return sign_in_first(request)
+        ctx = get_ctx(request)
+        result = ctx.photos.trash(viewer, cursor=cursor, limit=100)
+        return grid_page(
+            request, viewer, "trash.html", result, restore=True, retention_days=ctx.settings.trash.retention_days
+        )
+
     @get("/photos/{photo_id:str}", sync_to_thread=True)
     def photo(self, request: Request[Any, Any, Any], viewer: Viewer, photo_id: FromPath[str]) -> Template | Redirect:
         ctx = get_ctx(request)

@@ -85,5 +85,5 @@ def grid_page(
     if request.query_params.get("fragment"):
         # `pick` draws a checkbox on each tile: the album page's "add photos" dialog pages the library with it.
         selectable = bool(request.query_params.get("pick"))
-        return Template("_tiles.html", context={"grid": grid, "layout": layout, "selectable": selectable})
+        return Template("_tiles.html", context={"grid": grid, "layout": layout, "selectable": selectable, **context})
     return page(request, viewer, template, grid=grid, layout=layout, **context)

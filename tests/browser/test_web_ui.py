@@ -330,6 +330,35 @@ def test_admin_page_users_jobs_and_storage(browser: Any, server: LiveServer, sho
     page.context.close()
 
 
+def test_trash_restore_and_follow_requests(browser: Any, server: LiveServer) -> None:
+    page = sign_in(browser, server, "admin", "admin-password")
+    page.on("dialog", lambda dialog: dialog.accept())  # the "Move to trash?" confirmation
+    photo_id = state.photo_ids[2]
+    page.goto(f"{server.url}/photos/{photo_id}")
+    page.get_by_role("button", name="Move to trash").click()
+    page.wait_for_url(f"{server.url}/")
+    assert page.locator(f'.tile[data-photo-id="{photo_id}"]').count() == 0
+    page.get_by_role("link", name="Trash").click()
+    page.get_by_role("button", name="Restore Nikon_D70").click()
+    page.get_by_text("Restored to your library").wait_for()
+    page.goto(f"{server.url}/")
+    assert page.locator(f'.tile[data-photo-id="{photo_id}"]').count() == 1
+
+    # A private account approves who may follow it.
+    api(server, "PATCH", "/v1/users/me", username="bea", json={"private": True})
+    page.goto(f"{server.url}/u/bea")
+    page.get_by_role("button", name="Follow").click()
+    page.get_by_role("button", name="Requested").wait_for()
+    page.context.close()
+    bea = sign_in(browser, server, "bea", "bea-password")
+    bea.goto(f"{server.url}/settings")
+    bea.get_by_role("button", name="Approve admin").click()
+    bea.get_by_text("Request approved").wait_for()
+    bea.context.close()
+    admin_id = api(server, "GET", "/v1/me")["user_id"]
+    assert api(server, "GET", f"/v1/users/{admin_id}/following")["items"][0]["username"] == "bea"
+
+
 PAGES = [
     "/",
     "/upload",
@@ -343,6 +372,8 @@ PAGES = [
     "/search?q=canon",
     "/settings",
     "/admin",
+    "/trash",
+    "/people",
 ]
 
 

@@ -227,3 +227,24 @@ def test_share_link_page_renders_for_a_signed_in_visitor(client: Any, ctx: Any, 
     page = client.get(f"/s/{token}")
     assert page.status_code == 200 and f'data-photo-id="{photo_id}"' in page.text
     assert "Sign out" in page.text  # the visitor's own header, with the shared photo below
+
+
+def test_trash_page_lists_trashed_photos_to_restore(client: Any, ctx: Any, bob: Any) -> None:
+    kept, trashed = add_photo(ctx, bob, visibility="private"), add_photo(ctx, bob, visibility="private")
+    client.delete(f"/v1/photos/{trashed}", headers=bearer(ctx, bob))
+    _sign_in(client, "bob", "bob-password")
+    page = client.get("/trash")
+    assert page.status_code == 200
+    assert f'data-restore="{trashed}"' in page.text and kept not in page.text
+    assert "after 30 days" in page.text
+    viewer = client.get(f"/photos/{trashed}").text  # the owner still opens it, with a Restore button
+    assert "This photo is in the trash" in viewer and 'id="restore"' in viewer and 'id="delete"' not in viewer
+    assert trashed not in client.get("/").text
+
+
+def test_settings_lists_follow_requests_of_a_private_account(client: Any, ctx: Any, alice: Any, bob: Any) -> None:
+    client.patch("/v1/users/me", json={"private": True}, headers=bearer(ctx, bob))
+    assert client.post(f"/v1/users/{bob.id}/follow", headers=bearer(ctx, alice)).json()["status"] == "pending"
+    _sign_in(client, "bob", "bob-password")
+    page = client.get("/settings").text
+    assert f'data-approve="{alice.id}"' in page and 'aria-label="Decline alice"' in page

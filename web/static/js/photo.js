@@ -82,10 +82,14 @@ if (viewer.dataset.owner === "true") {
     await api("POST", `/v1/albums/${fields.album_id}/photos`, { photo_ids: [id] });
     toast("Added to the album");
   });
-  document.getElementById("delete").addEventListener("click", async () => {
+  document.getElementById("delete")?.addEventListener("click", async () => {
     if (!confirm("Move this photo to the trash?")) return;
     await api("DELETE", `/v1/photos/${id}`);
     location.href = close.href;
+  });
+  document.getElementById("restore")?.addEventListener("click", async () => {
+    await api("POST", `/v1/photos/${id}/restore`);
+    location.reload();
   });
   initShareDialog(document.getElementById("share-open"));
 }

@@ -33,3 +33,19 @@ tokens.addEventListener("click", async (event) => {
   button.closest("li").remove();
   toast("Token revoked");
 });
+
+// Follow requests of a private account: approve (they see your posts) or decline.
+document.getElementById("follow-requests")?.addEventListener("click", async (event) => {
+  const approve = event.target.closest("[data-approve]");
+  const decline = event.target.closest("[data-decline]");
+  if (!approve && !decline) return;
+  const userId = (approve || decline).closest("li").dataset.userId;
+  try {
+    if (approve) await api("POST", `/v1/follow-requests/${userId}/approve`);
+    else await api("DELETE", `/v1/follow-requests/${userId}`);
+    (approve || decline).closest("li").remove();
+    toast(approve ? "Request approved" : "Request declined");
+  } catch (err) {
+    toast(err.message, { error: true });
+  }
+});
