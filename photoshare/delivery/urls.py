@@ -20,6 +20,7 @@ __all__ = ["MEDIA_PREFIX", "VARIANT_NAMES", "MediaUrls"]
 MEDIA_PREFIX = "/media/"
 VARIANT_NAMES = ("thumb", "medium", "large")
 _PURPOSE = "media"
+_SIGNED_CACHE_MAX = 50_000
 
 
 class MediaUrls:
@@ -27,6 +28,9 @@ class MediaUrls:
         self.base_url = base_url.rstrip("/")
         self.signer = signer
         self.ttl_s = ttl_s
+        # Signed URLs are deterministic within an expiry step, and a feed or grid page signs four per
+        # photo: remembering them saves the HMACs on every page view after the first.
+        self._signed: dict[tuple[str, str, str, str, int], str] = {}
 
     def _expiry(self) -> int:
         # Rounded up to a quarter of the TTL: the same URL is handed out for a while, so browsers and
@@ -37,14 +41,20 @@ class MediaUrls:
     def message(self, photo_id: str, name: str, version: str, exp: int, scope: str) -> str:
         return f"{photo_id}/{name}/{version}/{exp}/{scope}"
 
-    def url(self, photo_id: str, name: str, version: str, *, scope: str | None) -> str:
+    def url(self, photo_id: str, name: str, version: str, *, scope: str | None, exp: int | None = None) -> str:
         """An unsigned URL when `scope` is None (public media), else one signed for that viewer."""
-        path = f"{self.base_url}{MEDIA_PREFIX}{photo_id}/{name}/{version}"
         if scope is None:
-            return path
-        exp = self._expiry()
-        sig = self.signer.mac(_PURPOSE, self.message(photo_id, name, version, exp, scope))
-        return f"{path}?exp={exp}&v={scope}&sig={sig}"
+            return f"{self.base_url}{MEDIA_PREFIX}{photo_id}/{name}/{version}"
+        exp = exp or self._expiry()
+        key = (photo_id, name, version, scope, exp)
+        url = self._signed.get(key)
+        if url is None:
+            sig = self.signer.mac(_PURPOSE, self.message(photo_id, name, version, exp, scope))
+            url = f"{self.base_url}{MEDIA_PREFIX}{photo_id}/{name}/{version}?exp={exp}&v={scope}&sig={sig}"
+            if len(self._signed) >= _SIGNED_CACHE_MAX:
+                self._signed.clear()  # entries from past expiry steps are useless anyway
+            self._signed[key] = url
+        return url
 
     def verify(self, photo_id: str, name: str, version: str, exp: str, scope: str, sig: str) -> bool:
         if not exp.isdigit() or int(exp) < time.time():
@@ -61,9 +71,10 @@ class MediaUrls:
         if photo.get("processing_status") != "ready" or not version:
             return urls
         variant_scope = None if public else scope
+        exp = self._expiry()
         for name in VARIANT_NAMES:
-            urls[name] = self.url(photo["id"], name, version, scope=variant_scope)
+            urls[name] = self.url(photo["id"], name, version, scope=variant_scope, exp=exp)
         if download:
             # Originals are never served unsigned: downloading is a permission of its own.
-            urls["original"] = self.url(photo["id"], "original", photo["sha256"][:16], scope=scope)
+            urls["original"] = self.url(photo["id"], "original", photo["sha256"][:16], scope=scope, exp=exp)
         return urls
