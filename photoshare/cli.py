@@ -49,8 +49,10 @@ def _context(settings: Settings, *, create: bool = False) -> Any:
         raise typer.Exit(2) from None
 
 
-def _fail(exc: PhotoshareError) -> typer.Exit:
-    typer.secho(f"error: {exc.message}", fg="red", err=True)
+def _fail(exc: PhotoshareError | OSError) -> typer.Exit:
+    # An OSError (a full disk, a folder that cannot be written) is reported like a domain error.
+    message = exc.message if isinstance(exc, PhotoshareError) else str(exc)
+    typer.secho(f"error: {message}", fg="red", err=True)
     return typer.Exit(1)
 
 

@@ -129,8 +129,7 @@ def backup_cmd(
         with ProgressBar() as bar:
             report = backup(ctx, dest, config_file=config, progress=bar)
     except (PhotoshareError, OSError) as exc:
-        typer.secho(f"error: {getattr(exc, 'message', None) or exc}", fg="red", err=True)
-        raise typer.Exit(1) from None
+        raise _fail(exc) from None
     finally:
         ctx.close()
     if as_json:
@@ -174,8 +173,7 @@ def restore_cmd(
         with ProgressBar() as bar:
             report = restore(settings, src, progress=bar)
     except (PhotoshareError, OSError) as exc:
-        typer.secho(f"error: {getattr(exc, 'message', None) or exc}", fg="red", err=True)
-        raise typer.Exit(1) from None
+        raise _fail(exc) from None
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     else:
