@@ -109,11 +109,14 @@ class Access:
         )
 
     def _audience(self, viewer: User | None, owner_id: str, visibility: str) -> Grant | None:
+        needs = {owner_id} if self._needs_follow(owner_id, visibility) else set()
+        return self._audience_of(owner_id, visibility, self._followed(viewer, needs))
+
+    def _needs_follow(self, owner_id: str, visibility: str) -> bool:
+        """Whether the audience of something with this owner and visibility depends on following the owner."""
         if visibility == "public" and not self.owner_private(owner_id):
-            return VIEW
-        if visibility in ("followers", "public") and viewer is not None and self.follows(viewer.id, owner_id):
-            return VIEW
-        return None
+            return False  # everyone sees it: no need to ask
+        return visibility in ("followers", "public")
 
     def _user_share(self, viewer: User | None, target_type: str, target_ids: list[str]) -> Grant | None:
         best: Grant | None = None
@@ -148,30 +151,14 @@ class Access:
 
     # -- photos ------------------------------------------------------------------------------
     def photo_grant(self, viewer: User | None, photo: dict[str, Any], link: LinkContext | None = None) -> Grant | None:
-        if viewer is not None and viewer.id == photo["user_id"]:
-            return OWNER  # owners also see their trash and photos still processing
-        if photo.get("deleted_at") or photo["processing_status"] != "ready":
-            return None
-        grant = self._audience(viewer, photo["user_id"], photo["visibility"])
-        grant = _best(grant, self._user_share(viewer, "photo", [photo["id"]]))
-        if grant is not None and grant.download:
-            return grant
-        albums = self.db.query(
-            "SELECT a.id, a.user_id, a.visibility FROM album_photos ap JOIN albums a ON a.id = ap.album_id"
-            " WHERE ap.photo_id = ?",
-            (photo["id"],),
-        )
-        for album in albums:
-            grant = _best(grant, self.album_grant(viewer, album, link))
-        if link is not None and link.target_type == "photo" and link.target_id == photo["id"]:
-            grant = _best(grant, DOWNLOAD if link.download else VIEW)
-        return grant
+        """The viewer's grant on one photo; owners also see their trash and photos still processing."""
+        return self.photo_grants(viewer, [photo], link).get(photo["id"])
 
     def photo_grants(
         self, viewer: User | None, photos: list[dict[str, Any]], link: LinkContext | None = None
     ) -> dict[str, Grant]:
-        """`photo_grant` for a page of photos in a handful of queries instead of a few per photo: the
-        grant of each photo the viewer may see, keyed by id (hidden photos are left out)."""
+        """The grant of each photo the viewer may see, keyed by id (hidden photos are left out), for a
+        whole page in a handful of queries instead of a few per photo."""
         grants: dict[str, Grant] = {}
         rest: list[dict[str, Any]] = []
         for photo in photos:
@@ -181,7 +168,9 @@ class Access:
                 rest.append(photo)
         if not rest:
             return grants
-        followed = self._followed(viewer, {p["user_id"] for p in rest})
+        followed = self._followed(
+            viewer, {p["user_id"] for p in rest if self._needs_follow(p["user_id"], p["visibility"])}
+        )
         shared = self._user_shares(viewer, "photo", [p["id"] for p in rest])
         found: dict[str, Grant | None] = {}
         for photo in rest:
@@ -196,7 +185,8 @@ class Access:
                 f" JOIN albums a ON a.id = ap.album_id WHERE ap.photo_id IN ({marks})",
                 short,
             )
-            album_followed = self._followed(viewer, {r["user_id"] for r in rows} - followed.keys())
+            album_owners = {r["user_id"] for r in rows if self._needs_follow(r["user_id"], r["visibility"])}
+            album_followed = self._followed(viewer, album_owners - followed.keys())
             album_shared = self._user_shares(viewer, "album", list({r["id"] for r in rows}))
             for r in rows:
                 if viewer is not None and viewer.id == r["user_id"]:
@@ -228,7 +218,7 @@ class Access:
         return {i: i in yes for i in ids}
 
     def _audience_of(self, owner_id: str, visibility: str, followed: dict[str, bool]) -> Grant | None:
-        """`_audience` with the viewer's follow of the owner already looked up."""
+        """The audience grant, with the viewer's follow of the owner already looked up in `followed`."""
         if visibility == "public" and not self.owner_private(owner_id):
             return VIEW
         if visibility in ("followers", "public") and followed.get(owner_id):
