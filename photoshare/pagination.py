@@ -12,9 +12,10 @@ from typing import Any
 from photoshare.db import Database
 from photoshare.errors import InvalidInput
 
-__all__ = ["Page", "decode_cursor", "encode_cursor", "newest_first", "parse_limit"]
+__all__ = ["Page", "decode_cursor", "decode_offset", "encode_cursor", "newest_first", "parse_limit"]
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
+_OFFSET = re.compile(r"^\d{1,6}$")
 
 
 def encode_cursor(value: str) -> str:
@@ -32,6 +33,11 @@ def decode_cursor(cursor: str | None, pattern: re.Pattern[str] = _ID) -> str | N
     if not pattern.fullmatch(value):
         raise InvalidInput("malformed cursor", code="bad_cursor")
     return value
+
+
+def decode_offset(cursor: str | None) -> int:
+    """For ranked lists (search hits, people by size) that have no stable key: the cursor is a position."""
+    return int(decode_cursor(cursor, _OFFSET) or 0)
 
 
 def parse_limit(limit: int | None, default: int = 50) -> int:

@@ -15,7 +15,7 @@ from photoshare.ml.labels import EMBEDDING_MODEL
 from photoshare.ml.models import Embedder, Models, ModelUnavailable
 from photoshare.ml.repo import MLRepo
 from photoshare.ml.vectors import VectorStore
-from photoshare.pagination import decode_cursor, encode_cursor, parse_limit
+from photoshare.pagination import decode_offset, encode_cursor, parse_limit
 from photoshare.sharing.access import OWNER
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ __all__ = ["MLService"]
 
 log = logging.getLogger("photoshare.ml")
 
-_OFFSET = re.compile(r"^\d{1,6}$")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _ANALYSIS_VARIANTS = ("large", "medium")
 
@@ -278,7 +277,7 @@ class MLService:
 
     def people(self, viewer: User, *, cursor: str | None, limit: int | None) -> dict[str, Any]:
         n = parse_limit(limit)
-        offset = int(decode_cursor(cursor, _OFFSET) or 0)
+        offset = decode_offset(cursor)
         rows = self.repo.people(viewer.id, offset, n + 1)
         items = [self._person_api(viewer, r, r) for r in rows[:n]]
         return {"items": items, "next_cursor": encode_cursor(str(offset + n)) if len(rows) > n else None}

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -24,7 +23,7 @@ from photoshare.clock import now_iso
 from photoshare.db import Database
 from photoshare.errors import InvalidInput
 from photoshare.ml.repo import ocr_texts
-from photoshare.pagination import decode_cursor, encode_cursor, parse_limit
+from photoshare.pagination import decode_offset, encode_cursor, parse_limit
 from photoshare.photos.repo import PhotoRepo
 from photoshare.photos.service import PhotoService
 from photoshare.search.geocode import Place, places_for
@@ -36,7 +35,6 @@ from photoshare.users.models import User
 
 __all__ = ["FACETS", "SearchService", "audience_query", "audience_tokens"]
 
-_OFFSET = re.compile(r"^\d{1,6}$")
 _BOOSTS = {"title": 3.0, "tags": 2.5, "labels": 2.0, "place_text": 2.0, "camera_text": 1.5, "body": 1.0}
 FACETS = {
     "years": {"terms": {"field": "year", "size": 50, "order": {"_key": "desc"}}},
@@ -203,7 +201,7 @@ class SearchService:
 
     def search(self, viewer: User | None, params: dict[str, Any]) -> dict[str, Any]:
         n = parse_limit(params.get("limit"))
-        offset = int(decode_cursor(params.get("cursor"), _OFFSET) or 0)
+        offset = decode_offset(params.get("cursor"))
         schema = self.index.schema
         Q = tantivy.Query
         must: list[tuple[Any, Any]] = [(tantivy.Occur.Must, self._scope(viewer))]
