@@ -163,7 +163,7 @@ def build_context(settings: Settings, *, create: bool = False) -> AppContext:
     elif fresh:
         raise SettingsError(f"{data} is not initialised: run `photoshare init --data-dir {data}`")
     (data / "tmp").mkdir(exist_ok=True)
-    db = Database(settings.db_path)
+    db = Database(settings.db_path, mmap_mb=settings.database.mmap_mb, cache_mb=settings.database.cache_mb)
     migrate(db)
     # A new key only for a new folder: silently replacing a lost key would break every signed link.
     signer = Signer(load_secret(data, create=fresh))

@@ -28,9 +28,9 @@ class MediaUrls:
         self.base_url = base_url.rstrip("/")
         self.signer = signer
         self.ttl_s = ttl_s
-        # Signed URLs are deterministic within an expiry step, and a feed or grid page signs four per
-        # photo: remembering them saves the HMACs on every page view after the first.
-        self._signed: dict[tuple[str, str, str, str, int], str] = {}
+        # Signatures are deterministic within an expiry step: remembering them saves the MACs on every
+        # page view after the first (and on a photo's other sizes within one page).
+        self._signed: dict[tuple[str, bool, str, str, int], str] = {}
 
     def _expiry(self) -> int:
         # Rounded up to a quarter of the TTL: the same URL is handed out for a while, so browsers and
@@ -39,22 +39,26 @@ class MediaUrls:
         return int(math.ceil((time.time() + self.ttl_s) / step) * step)
 
     def message(self, photo_id: str, name: str, version: str, exp: int, scope: str) -> str:
-        return f"{photo_id}/{name}/{version}/{exp}/{scope}"
+        # One capability covers every rendered size of a photo (whoever may see one size may see them
+        # all), so a page signs once per photo, not once per size; the original is a permission of its own.
+        kind = "original" if name == "original" else "variants"
+        return f"{photo_id}/{kind}/{version}/{exp}/{scope}"
 
     def url(self, photo_id: str, name: str, version: str, *, scope: str | None, exp: int | None = None) -> str:
         """An unsigned URL when `scope` is None (public media), else one signed for that viewer."""
+        path = f"{self.base_url}{MEDIA_PREFIX}{photo_id}/{name}/{version}"
         if scope is None:
-            return f"{self.base_url}{MEDIA_PREFIX}{photo_id}/{name}/{version}"
+            return path
         exp = exp or self._expiry()
-        key = (photo_id, name, version, scope, exp)
-        url = self._signed.get(key)
-        if url is None:
+        key = (photo_id, name == "original", version, scope, exp)
+        query = self._signed.get(key)
+        if query is None:
             sig = self.signer.mac(_PURPOSE, self.message(photo_id, name, version, exp, scope))
-            url = f"{self.base_url}{MEDIA_PREFIX}{photo_id}/{name}/{version}?exp={exp}&v={scope}&sig={sig}"
+            query = f"exp={exp}&v={scope}&sig={sig}"
             if len(self._signed) >= _SIGNED_CACHE_MAX:
                 self._signed.clear()  # entries from past expiry steps are useless anyway
-            self._signed[key] = url
-        return url
+            self._signed[key] = query
+        return f"{path}?{query}"
 
     def verify(self, photo_id: str, name: str, version: str, exp: str, scope: str, sig: str) -> bool:
         if not exp.isdigit() or int(exp) < time.time():

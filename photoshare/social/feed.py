@@ -9,6 +9,8 @@ away longer than `inactive_days` are skipped by fan-out and rebuilt when they re
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import time
 from typing import Any
 
@@ -28,6 +30,9 @@ POST_WHERE = "visibility IN ('followers', 'public') AND processing_status = 'rea
 
 _SEEN_EVERY_S = 300.0
 _CELEBRITIES_TTL_S = 60.0
+_RECENT_TTL_S = 30.0
+_RECENT_KEEP = 300
+_RECENT_MAX_AUTHORS = 10_000
 
 REBUILD_SQL = (
     "INSERT OR IGNORE INTO timelines (user_id, photo_id, author_id)"
@@ -56,6 +61,8 @@ class FeedService:
         self._celebrity_ids: frozenset[str] = frozenset()
         self._celebrities_at = float("-inf")
         self._celebrities_generation = -1
+        # Celebrity id -> (monotonic time read, its newest posts as (id, author) rows, newest first).
+        self._recent: dict[str, tuple[float, list[tuple[Any, ...]]]] = {}
 
     # -- writes (run as jobs) -------------------------------------------------------------------
     def fan_out(self, photo_id: str) -> int:
@@ -69,15 +76,18 @@ class FeedService:
                 "INSERT OR IGNORE INTO timelines (user_id, photo_id, author_id) VALUES (?, ?, ?)",
                 (author, photo_id, author),
             )
-            if self._is_celebrity(author):
-                return 1
-            active_since = time.time() - self.settings.inactive_days * 86400
-            return 1 + self.db.execute(
-                "INSERT OR IGNORE INTO timelines (user_id, photo_id, author_id)"
-                " SELECT f.follower_id, ?, ? FROM follows f JOIN users u ON u.id = f.follower_id"
-                " WHERE f.followee_id = ? AND f.status = 'accepted' AND u.last_seen_at >= ?",
-                (photo_id, author, author, active_since),
-            )
+            if not self._is_celebrity(author):
+                active_since = time.time() - self.settings.inactive_days * 86400
+                return 1 + self.db.execute(
+                    "INSERT OR IGNORE INTO timelines (user_id, photo_id, author_id)"
+                    " SELECT f.follower_id, ?, ? FROM follows f JOIN users u ON u.id = f.follower_id"
+                    " WHERE f.followee_id = ? AND f.status = 'accepted' AND u.last_seen_at >= ?",
+                    (photo_id, author, author, active_since),
+                )
+        # Readers pull it: from the index, not from the list kept before it was a post (dropped after the
+        # commit, so no reader can keep the old list again).
+        self._recent.pop(author, None)
+        return 1
 
     def backfill(self, follower_id: str, followee_id: str) -> int:
         """A new follow: the followee's recent posts enter the follower's timeline."""
@@ -217,11 +227,34 @@ class FeedService:
         )
 
     def _posts_of(self, authors: list[str], before: str | None, limit: int) -> list[tuple[Any, ...]]:
-        marks = ",".join("?" for _ in authors)
+        """The newest posts of these (celebrity) authors below `before`, newest first."""
+        newest = (self._newest_of(author, before, limit) for author in authors)
+        return list(itertools.islice(heapq.merge(*newest, reverse=True), limit))
+
+    def _newest_of(self, author: str, before: str | None, limit: int) -> list[tuple[Any, ...]]:
+        """One author's newest posts below `before`. A celebrity's are read by every follower's home page,
+        so their newest few hundred are kept for a short while; fan_out drops them when a new post
+        appears, and reads re-check every row, so a post deleted meanwhile never shows."""
+        now = time.monotonic()
+        kept = self._recent.get(author)
+        if kept is None or now - kept[0] > _RECENT_TTL_S:
+            if len(self._recent) > _RECENT_MAX_AUTHORS:
+                self._recent.clear()
+            kept = self._recent[author] = (now, self._query_newest(author, None, _RECENT_KEEP))
+        rows = kept[1]
+        start = 0 if before is None else next((i for i, r in enumerate(rows) if r[0] < before), len(rows))
+        part = rows[start : start + limit]
+        if len(part) == limit or len(rows) < _RECENT_KEEP:
+            return part  # enough, or the author has no more posts than those kept
+        return self._query_newest(author, before, limit)  # deeper than kept: a late page
+
+    def _query_newest(self, author: str, before: str | None, limit: int) -> list[tuple[Any, ...]]:
+        # Straight off the index in order: `limit` entries read, none sorted. (One `user_id IN (...)`
+        # for all celebrities would read every post they ever made and sort them.)
         return self.db.tuples(
-            f"SELECT id, user_id FROM photos INDEXED BY photos_posts WHERE user_id IN ({marks}) AND {POST_WHERE}"
+            f"SELECT id, user_id FROM photos INDEXED BY photos_posts WHERE user_id = ? AND {POST_WHERE}"
             f" {'AND id < ?' if before else ''} ORDER BY id DESC LIMIT ?",
-            (*authors, *([before] if before else []), limit),
+            (author, *([before] if before else []), limit),
         )
 
     def spread(self, author_id: str) -> int:

@@ -126,9 +126,15 @@ def test_private_variant_without_or_with_bad_signature_is_403(
         r = _fetch(client, bad)
         assert r.status_code == 403, bad
         assert r.json()["error"]["code"]
-    # A signature for one variant does not open another.
+    # One signature covers the photo's rendered sizes (they share one permission: view) ...
     medium = private_photo["urls"]["medium"]
-    assert _fetch(client, _with_query(medium, exp=q["exp"], sig=sig)).status_code == 403
+    assert _query(medium)["sig"] == sig
+    assert _fetch(client, _with_query(medium, exp=q["exp"], v=q["v"], sig=sig)).status_code == 200
+    # ... but never its original (downloading is a permission of its own), nor another viewer's URL.
+    _, _, photo_id, _, _ = _segments(url)
+    original = url.rsplit("/media/", 1)[0] + f"/media/{photo_id}/original/{ctx.photo_repo.get(photo_id)['sha256'][:16]}"
+    assert _fetch(client, _with_query(original, exp=q["exp"], v=q["v"], sig=sig)).status_code == 403
+    assert _fetch(client, _with_query(medium, exp=q["exp"], v="p", sig=sig)).status_code == 403
 
 
 def test_private_variant_with_truncated_signature_is_403(client: Any, private_photo: dict[str, Any]) -> None:

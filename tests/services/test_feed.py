@@ -55,6 +55,11 @@ def feed_ids(ctx: AppContext, viewer: User, *, limit: int | None = None) -> list
     raise AssertionError("the feed's cursors never end")
 
 
+def first_page(ctx: AppContext, viewer: User) -> str:
+    """The newest item of the viewer's home feed."""
+    return str(ctx.feed.home(viewer, cursor=None, limit=1)["items"][0]["photo_id"])
+
+
 def activate(ctx: AppContext, *users: User) -> None:
     """Read the feed once: marks the reader active and builds their timeline."""
     for user in users:
@@ -353,6 +358,29 @@ def test_celebrity_merge_does_not_skip_timeline_entries(make_ctx: Callable[..., 
         ctx.photos.delete(erin, pid)
     assert feed_ids(ctx, bob) == [e_old, s_old]
     assert feed_ids(ctx, bob, limit=1) == [e_old, s_old]
+
+
+def test_kept_celebrity_posts_stay_exact(make_ctx: Callable[..., AppContext], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A celebrity's newest posts are kept in memory for every follower's first page: a new post shows at
+    once, a deleted one vanishes at once, and pages deeper than what is kept still reach the end."""
+    monkeypatch.setattr("photoshare.social.feed._RECENT_KEEP", 22)  # a page of 1 reads a window of 21
+    ctx = make_ctx(celebrity_followers=2)
+    star, bob, carol, dave = users(ctx, "star", "bob", "carol", "dave")
+    activate(ctx, bob)
+    for follower in (bob, carol, dave):
+        ctx.follows.follow(follower, star.id)
+    ctx.runner.run_until_idle()
+    posts = [add_photo(ctx, star) for _ in range(25)]
+    assert first_page(ctx, bob) == newest_first(posts)[0]  # served from the kept 22
+    assert ctx.feed._recent[star.id][1]
+    assert feed_ids(ctx, bob, limit=1) == newest_first(posts)  # deeper pages go back to the index
+
+    newer = add_photo(ctx, star)
+    assert first_page(ctx, bob) == newer
+    ctx.photos.delete(star, newer)
+    ctx.photos.delete(star, posts[-1])
+    assert first_page(ctx, bob) == posts[-2]
+    assert feed_ids(ctx, bob, limit=1) == newest_first(posts[:-1])
 
 
 def test_posts_stay_in_feeds_when_an_account_drops_below_the_threshold(make_ctx: Callable[..., AppContext]) -> None:
