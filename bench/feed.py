@@ -70,7 +70,7 @@ sys.path.insert(0, str(REPO))
 from bench.common import summary, synth_id, timed  # noqa: E402
 from photoshare.clock import to_iso  # noqa: E402
 from photoshare.ids import new_id  # noqa: E402
-from photoshare.social.feed import POST_WHERE, REBUILD_SQL  # noqa: E402
+from photoshare.social.feed import NEWEST_POSTS_SQL, POST_WHERE, REBUILD_SQL  # noqa: E402
 
 DAY = 86400.0
 PAGE = 50
@@ -379,8 +379,8 @@ def pull_timeline(ctx: Any, viewer: Any) -> tuple[set[str], list[dict[str, Any]]
 
 
 def newest_posts_sql(authors: int) -> str:
-    """The newest posts of some authors, read (like FeedService's celebrity pull) from the covering
-    partial index photos_posts."""
+    """The newest posts of some authors in one statement, as a pull-only feed reads them, from the
+    covering partial index photos_posts."""
     marks = ",".join("?" * authors)
     return (
         f"SELECT id FROM photos INDEXED BY photos_posts WHERE user_id IN ({marks}) AND {POST_WHERE}"
@@ -485,10 +485,7 @@ def measure(ctx: Any, g: Graph, args: argparse.Namespace, rnd: random.Random) ->
             # (PAGE + 20, as home() reads) of their newest posts.
             celebs = feed._celebrities(followees)
             if celebs:
-                db.query(
-                    newest_posts_sql(len(celebs)),
-                    (*celebs, PAGE + 20),
-                )
+                feed._posts_of(celebs, None, PAGE + 20)
 
         celeb_part.append(timed(celebrity_pull)[0])
     out["celebrity_pull_part"] = summary(celeb_part)
@@ -605,10 +602,7 @@ def explain(ctx: Any, g: Graph) -> None:
             "SELECT photo_id AS id FROM timelines WHERE user_id = ? ORDER BY photo_id DESC LIMIT ?",
             (uid, 110),
         ),
-        "home: celebrity pull": (
-            newest_posts_sql(3),
-            (*few, 50),
-        ),
+        "home: celebrity pull (per celebrity)": (NEWEST_POSTS_SQL, (few[0], "g", 70)),
         "home: followees": ("SELECT followee_id FROM follows WHERE follower_id = ? AND status = 'accepted'", (uid,)),
         "pull baseline": (
             newest_posts_sql(3),

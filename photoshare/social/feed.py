@@ -23,7 +23,7 @@ from photoshare.sharing.access import OWNER, VIEW, Access
 from photoshare.social.service import FollowService
 from photoshare.users.models import User
 
-__all__ = ["POST_WHERE", "REBUILD_SQL", "FeedService"]
+__all__ = ["NEWEST_POSTS_SQL", "POST_WHERE", "REBUILD_SQL", "FeedService"]
 
 POST_WHERE = "visibility IN ('followers', 'public') AND processing_status = 'ready' AND deleted_at IS NULL"
 """What makes a photo a post (the partial index photos_posts covers exactly this)."""
@@ -33,6 +33,14 @@ _CELEBRITIES_TTL_S = 60.0
 _RECENT_TTL_S = 30.0
 _RECENT_KEEP = 300
 _RECENT_MAX_AUTHORS = 10_000
+
+NEWEST_POSTS_SQL = (
+    f"SELECT id, user_id FROM photos INDEXED BY photos_posts WHERE user_id = ?1 AND {POST_WHERE} AND id < ?2"
+    " ORDER BY id DESC LIMIT ?3"
+)
+"""One author's newest posts below ?2, straight off the index in order: ?3 entries read, none sorted.
+(One `user_id IN (...)` for several authors would read every post they ever made and sort them.)"""
+_ABOVE_ALL_IDS = "g"  # ids are lowercase hex: every one sorts below this
 
 REBUILD_SQL = (
     "INSERT OR IGNORE INTO timelines (user_id, photo_id, author_id)"
@@ -249,13 +257,7 @@ class FeedService:
         return self._query_newest(author, before, limit)  # deeper than kept: a late page
 
     def _query_newest(self, author: str, before: str | None, limit: int) -> list[tuple[Any, ...]]:
-        # Straight off the index in order: `limit` entries read, none sorted. (One `user_id IN (...)`
-        # for all celebrities would read every post they ever made and sort them.)
-        return self.db.tuples(
-            f"SELECT id, user_id FROM photos INDEXED BY photos_posts WHERE user_id = ? AND {POST_WHERE}"
-            f" {'AND id < ?' if before else ''} ORDER BY id DESC LIMIT ?",
-            (author, *([before] if before else []), limit),
-        )
+        return self.db.tuples(NEWEST_POSTS_SQL, (author, before or _ABOVE_ALL_IDS, limit))
 
     def spread(self, author_id: str) -> int:
         """An account fell back below the celebrity threshold: its recent posts, never fanned out,
