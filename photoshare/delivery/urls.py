@@ -15,10 +15,9 @@ from typing import Any
 
 from photoshare.signing import Signer
 
-__all__ = ["MEDIA_PREFIX", "VARIANT_NAMES", "MediaUrls"]
+__all__ = ["MEDIA_PREFIX", "MediaUrls"]
 
 MEDIA_PREFIX = "/media/"
-VARIANT_NAMES = ("thumb", "medium", "large")
 _PURPOSE = "media"
 _SIGNED_CACHE_MAX = 50_000
 
@@ -32,7 +31,7 @@ class MediaUrls:
         # page view after the first (and on a photo's other sizes within one page).
         self._signed: dict[tuple[str, bool, str, str, int], str] = {}
 
-    def _expiry(self) -> int:
+    def expiry(self) -> int:
         # Rounded up to a quarter of the TTL: the same URL is handed out for a while, so browsers and
         # private caches can reuse what they fetched instead of seeing a new URL on every page view.
         step = max(1, self.ttl_s // 4)
@@ -49,7 +48,7 @@ class MediaUrls:
         path = f"{self.base_url}{MEDIA_PREFIX}{photo_id}/{name}/{version}"
         if scope is None:
             return path
-        exp = exp or self._expiry()
+        exp = exp or self.expiry()
         key = (photo_id, name == "original", version, scope, exp)
         query = self._signed.get(key)
         if query is None:
@@ -65,20 +64,25 @@ class MediaUrls:
             return False
         return self.signer.check(_PURPOSE, self.message(photo_id, name, version, int(exp), scope), sig)
 
-    def for_photo(self, photo: dict[str, Any], *, scope: str, public: bool, download: bool) -> dict[str, str | None]:
+    def for_photo(
+        self, photo: dict[str, Any], *, scope: str, public: bool, download: bool, exp: int | None = None
+    ) -> dict[str, str | None]:
         """URLs for every variant (and the original when `download`); all None until processed.
 
         Public photos get unsigned, CDN-cacheable variant URLs; everything else is signed for `scope`.
+        A page of photos passes one `exp` for all of them.
         """
-        urls: dict[str, str | None] = {"original": None, "large": None, "medium": None, "thumb": None}
         version = photo.get("variant_version")
         if photo.get("processing_status") != "ready" or not version:
-            return urls
+            return {"original": None, "large": None, "medium": None, "thumb": None}
+        exp = exp or self.expiry()
+        photo_id = photo["id"]
         variant_scope = None if public else scope
-        exp = self._expiry()
-        for name in VARIANT_NAMES:
-            urls[name] = self.url(photo["id"], name, version, scope=variant_scope, exp=exp)
-        if download:
-            # Originals are never served unsigned: downloading is a permission of its own.
-            urls["original"] = self.url(photo["id"], "original", photo["sha256"][:16], scope=scope, exp=exp)
-        return urls
+        # Originals are never served unsigned: downloading is a permission of its own.
+        original = self.url(photo_id, "original", photo["sha256"][:16], scope=scope, exp=exp) if download else None
+        return {
+            "original": original,
+            "large": self.url(photo_id, "large", version, scope=variant_scope, exp=exp),
+            "medium": self.url(photo_id, "medium", version, scope=variant_scope, exp=exp),
+            "thumb": self.url(photo_id, "thumb", version, scope=variant_scope, exp=exp),
+        }

@@ -267,6 +267,7 @@ class PhotoService:
         if unknown:  # one batch of access queries for the page, not a few per photo
             grants = {**self.access.photo_grants(viewer, unknown, link), **grants}
         out = []
+        exp = self.urls.expiry()
         for r in rows:
             grant = grants.get(r["id"])
             item: dict[str, Any] = {
@@ -285,7 +286,7 @@ class PhotoService:
                 "uploaded_at": r["uploaded_at"],
                 "placeholder": r["placeholder"],
                 "urls": self.urls.for_photo(
-                    r, scope=scope, public=self.access.is_public(r), download=bool(grant and grant.download)
+                    r, scope=scope, public=self.access.is_public(r), download=bool(grant and grant.download), exp=exp
                 ),
                 "tags": [t["tag"] for t in tags[r["id"]]["user"]],
                 "ml_labels": [t["tag"] for t in tags[r["id"]]["ml"]],

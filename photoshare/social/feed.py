@@ -17,6 +17,7 @@ from typing import Any
 from photoshare.db import Database
 from photoshare.errors import InvalidInput, NotFound
 from photoshare.pagination import decode_cursor, encode_cursor, parse_limit
+from photoshare.photos.repo import LIST_COLUMNS
 from photoshare.photos.service import PhotoService
 from photoshare.settings import SocialSettings
 from photoshare.sharing.access import OWNER, VIEW, Access
@@ -194,7 +195,7 @@ class FeedService:
                 take = n + 3 - len(page)
                 page += [
                     r
-                    for r in self.photos.repo.get_many(ids[start : start + take])
+                    for r in self.photos.repo.get_many(ids[start : start + take], LIST_COLUMNS)
                     if self._in_feed(viewer.id, r, followees)
                 ]
                 start += take
