@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["pct", "summary", "synth_id", "timed"]
+__all__ = ["pct", "steady_task", "summary", "synth_id", "timed"]
 
 
 def synth_id(ms: int, rnd: random.Random) -> str:
@@ -42,3 +42,14 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     result = fn()
     return (time.perf_counter() - start) * 1000, result
+
+
+def steady_task() -> int:
+    """The same small piece of pure-Python work every time (dicts built and read, about a millisecond):
+    timed between measured calls, its spread is the machine's own (CPU contention, frequency), which
+    tells how much of a measured tail is the code and how much the host."""
+    total = 0
+    for i in range(120):
+        row = {f"k{j}": i * j for j in range(20)}
+        total += sum(row.values())
+    return total

@@ -33,6 +33,8 @@ Measured, in-process, single thread (goal: home() p99 < 5 ms):
   writing it to every active follower would cost (fan_out's INSERT...SELECT timed, committed, then
   the rows deleted).
 - The hourly global trim() over every timeline.
+- Host noise: a fixed pure-Python task (bench.common.steady_task) timed after every home/pull pair; its
+  p99/p50 is how much this machine alone widens a tail in the same run.
 
     .venv/bin/python bench/feed.py [--users 100000] [--posts 1000000] [--follows 200] [--celebrities 3]
                                    [--active-fraction 0.1] [--reads 2000]
@@ -67,7 +69,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.common import summary, synth_id, timed  # noqa: E402
+from bench.common import steady_task, summary, synth_id, timed  # noqa: E402
 from photoshare.clock import to_iso  # noqa: E402
 from photoshare.ids import new_id  # noqa: E402
 from photoshare.social.feed import NEWEST_POSTS_SQL, POST_WHERE, REBUILD_SQL  # noqa: E402
@@ -435,6 +437,7 @@ def measure(ctx: Any, g: Graph, args: argparse.Namespace, rnd: random.Random) ->
     pull_ms: list[float] = []
     by_group: dict[bool, list[float]] = {True: [], False: []}
     same_page = 0
+    steady_ms: list[float] = []  # the machine's own spread, for reading the tails against
     for i in sample:
         viewer = users[i]
 
@@ -457,6 +460,8 @@ def measure(ctx: Any, g: Graph, args: argparse.Namespace, rnd: random.Random) ->
         else:
             b, a = run_pull(), run_home()
         same_page += a == b
+        steady_ms.append(timed(steady_task)[0])
+    out["steady_task"] = summary(steady_ms)
     out["home"] = summary(home_ms)
     out["home_sql_only"] = summary(home_sql_ms)
     out["pull"] = summary(pull_ms)
@@ -765,6 +770,7 @@ def main() -> None:
         ("home(), last seen > 5 min (UPDATE)", "home_with_last_seen_write"),
         ("a one-row commit (fsync), for reference", "one_row_commit"),
         ("fan_out(), new post of a normal author", "fan_out_normal"),
+        ("a fixed CPU task between reads (the host)", "steady_task"),
     ]
     for label, key in rows:
         r = res[key]
@@ -778,6 +784,11 @@ def main() -> None:
         f" SQL only: p50 {hs['p50_ms'] / ps['p50_ms']:.2f}x, p99 {hs['p99_ms'] / ps['p99_ms']:.2f}x;"
         f" same first page {res['same_first_page']:.0%};"
         f" goal home p99 < 5 ms: {'met' if h['p99_ms'] < 5 else 'NOT met'}"
+    )
+    st = res["steady_task"]
+    print(
+        f"host noise: a fixed CPU task timed between the reads has p99/p50 = {st['p99_ms'] / st['p50_ms']:.2f}"
+        f" in this run; home() has {h['p99_ms'] / h['p50_ms']:.2f}"
     )
     f = res["fan_out_normal"]
     print(
