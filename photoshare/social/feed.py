@@ -93,8 +93,8 @@ class FeedService:
                     " WHERE f.followee_id = ? AND f.status = 'accepted' AND u.last_seen_at >= ?",
                     (photo_id, author, author, active_since),
                 )
-        # Readers pull it: from the index, not from the list kept before it was a post (dropped after the
-        # commit, so no reader can keep the old list again).
+        # Readers pull it: from the index, not from the list kept before it was a post. Dropped after the
+        # commit; a read racing the commit may keep the old list, for _RECENT_TTL_S at most.
         self._recent.pop(author, None)
         return 1
 
